@@ -1,0 +1,102 @@
+# ocspstaple - OCSP stapling for unmodified OpenSSL servers, through LD_PRELOAD.
+#
+#   make                 build build/libocspstaple.so and build/libocspstaple-core.so
+#   make check           install missing test dependencies (Debian/Ubuntu), run the bats suite
+#   make demo            a throwaway CA, an openssl s_server under the shim, a client seeing it
+#   make install         PREFIX, DESTDIR, LIBDIR, SYSCONFDIR honoured
+#   make WERROR=1        fail on any compiler warning (CI does)
+#   make SANITIZE=address,undefined   build with sanitizers (disables RTLD_DEEPBIND, which
+#                        the sanitizer runtimes refuse)
+
+PREFIX      ?= /usr/local
+EXEC_PREFIX ?= $(PREFIX)
+LIBDIR      ?= $(EXEC_PREFIX)/lib
+SBINDIR     ?= $(EXEC_PREFIX)/sbin
+SYSCONFDIR  ?= /etc
+MANDIR      ?= $(PREFIX)/share/man
+PKGLIBDIR   ?= $(LIBDIR)/ocspstaple
+DESTDIR     ?=
+
+CC          ?= cc
+BUILD       ?= build
+CFLAGS      ?= -O2 -g
+CFLAGS      += -std=gnu11 -fPIC -fvisibility=hidden -pthread \
+               -Wall -Wextra -Wformat=2 -Wformat-security -Wshadow -Wstrict-prototypes \
+               -Wmissing-prototypes -Wpointer-arith -Wvla -Wnull-dereference \
+               -fstack-protector-strong -fno-strict-aliasing
+CPPFLAGS    += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -DOCSPSTAPLE_SYSCONFDIR='"$(SYSCONFDIR)"'
+LDFLAGS     += -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -Wl,--as-needed -pthread
+
+ifeq ($(WERROR),1)
+CFLAGS      += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS      += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+CPPFLAGS    += -DOCSPSTAPLE_NO_DEEPBIND -U_FORTIFY_SOURCE
+LDFLAGS     += -fsanitize=$(SANITIZE)
+endif
+
+SSL_LIBS    := -lssl -lcrypto
+CONFIG_LIBS := -lconfig
+
+PRELOAD_SRC := shim/preload.c shim/log.c
+CORE_SRC    := shim/core.c shim/status_callback.c shim/store.c shim/validate.c \
+               shim/config.c shim/sni.c shim/log.c
+HEADERS     := $(wildcard shim/*.h)
+
+PRELOAD_OBJ := $(PRELOAD_SRC:shim/%.c=$(BUILD)/preload/%.o)
+CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
+
+.PHONY: all check demo install uninstall clean deps test-deps format lint
+
+all: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so
+
+$(BUILD)/preload/%.o: shim/%.c $(HEADERS) | $(BUILD)/preload
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/core/%.o: shim/%.c $(HEADERS) | $(BUILD)/core
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/preload $(BUILD)/core:
+	mkdir -p $@
+
+# The preload object links libc only (plus libdl/libpthread, part of libc on current glibc).
+$(BUILD)/libocspstaple.so: $(PRELOAD_OBJ) shim/preload.map
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/preload.map \
+	    -Wl,-soname,libocspstaple.so -o $@ $(PRELOAD_OBJ) -ldl
+
+$(BUILD)/libocspstaple-core.so: $(CORE_OBJ) shim/core.map
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/core.map \
+	    -Wl,-soname,libocspstaple-core.so -o $@ $(CORE_OBJ) $(CONFIG_LIBS) $(SSL_LIBS)
+
+# Dependencies: on Debian/Ubuntu as root they are installed; elsewhere the list is printed.
+deps:
+	@tests/helpers/install-deps.sh build
+
+test-deps:
+	@tests/helpers/install-deps.sh test
+
+check: test-deps
+	$(MAKE) all
+	bats --timing tests/
+
+demo: test-deps
+	$(MAKE) all
+	@tests/helpers/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PKGLIBDIR)
+	install -m 0644 $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(DESTDIR)$(PKGLIBDIR)/
+	install -d $(DESTDIR)$(SYSCONFDIR)
+	test -e $(DESTDIR)$(SYSCONFDIR)/ocspstaple.conf || \
+	    install -m 0644 conf/ocspstaple.conf.example $(DESTDIR)$(SYSCONFDIR)/ocspstaple.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(PKGLIBDIR)/libocspstaple.so $(DESTDIR)$(PKGLIBDIR)/libocspstaple-core.so
+	-rmdir $(DESTDIR)$(PKGLIBDIR)
+
+format:
+	clang-format -i shim/*.c shim/*.h
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,32 @@
+/*
+ * store.h - the response store of the shim: every configured or discovered OCSP response,
+ * kept in memory as immutable snapshots, reloaded in the background, looked up per handshake.
+ *
+ * Life cycle: store_init() once per process, before any chroot (it reads the configuration
+ * and every response, and opens the directories it will reload from); store_start_reloader()
+ * whenever a handshake finds no reloader running in this process (after fork());
+ * store_staple() from any thread, in the handshake.
+ */
+#ifndef OCSPSTAPLE_STORE_H
+#define OCSPSTAPLE_STORE_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+/* store_init - read the configuration and all responses. Idempotent and thread-safe: later
+ * calls return at once. Never fails the caller: problems are logged and leave less to staple. */
+void store_init(void);
+
+/* store_start_reloader - make sure this process has its background reloader (one thread that
+ * checks the response files once a second). Cheap when it runs already. */
+void store_start_reloader(void);
+
+/* store_staple - choose the response for the certificate `leaf` being served on `ssl`
+ * (client SNI `servername`, may be NULL) and return a fresh OPENSSL_malloc() copy of its DER
+ * bytes in *der (the caller hands it to OpenSSL, which frees it). Returns the length, or 0
+ * when there is nothing stapleable (then *der is untouched). Thread-safe; normally a hash
+ * lookup and a copy, the first time a certificate is seen after a reload also its check. */
+size_t store_staple(SSL *ssl, X509 *leaf, const char *servername, unsigned char **der);
+
+#endif

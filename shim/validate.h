@@ -1,0 +1,91 @@
+/*
+ * validate.h - the one implementation of "may this OCSP response be stapled for this
+ * certificate", shared by the shim (at load and first use) and the ocspstaple command.
+ *
+ * Pure functions: bytes, certificates, a policy and a time in; a verdict and a reason out.
+ * No I/O, no global state, safe to call from any thread on distinct objects.
+ */
+#ifndef OCSPSTAPLE_VALIDATE_H
+#define OCSPSTAPLE_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+
+/* The largest response file accepted; real responses are a few KiB. */
+#define RESPONSE_MAX_BYTES (256 * 1024)
+
+enum verdict {
+    VERDICT_GOOD = 0,       /* stapleable */
+    VERDICT_REVOKED,        /* validly signed, says revoked (stapled only with serve_revoked) */
+    VERDICT_NOT_YET_VALID,  /* thisUpdate later than now + skew */
+    VERDICT_EXPIRED,        /* nextUpdate passed */
+    VERDICT_NO_NEXT_UPDATE, /* no nextUpdate: never stapled */
+    VERDICT_UNKNOWN_STATUS, /* the responder does not know the certificate */
+    VERDICT_WRONG_CERTIFICATE,
+    VERDICT_BAD_SIGNATURE,
+    VERDICT_NO_ISSUER, /* the issuer needed to check the response could not be found */
+    VERDICT_NOT_SUCCESSFUL, /* responseStatus other than successful (tryLater, ...) */
+    VERDICT_MALFORMED,
+    VERDICT_UNREADABLE,
+};
+
+/* What a response says about one certificate, filled as far as the checks got. */
+struct response_facts {
+    enum verdict verdict;
+    char reason[320];
+    int cert_status; /* V_OCSP_CERTSTATUS_* or -1 */
+    int revocation_reason;
+    time_t this_update, next_update, revoked_at; /* 0 when absent */
+};
+
+struct validation_policy {
+    bool verify;        /* check the signature (default true) */
+    long skew;          /* seconds of tolerance for thisUpdate in the future */
+    bool serve_revoked; /* whether VERDICT_REVOKED is stapleable */
+};
+
+/* verdict_name - a short stable name ("good", "expired", ...) for output and logs. */
+const char *verdict_name(enum verdict v);
+
+/* verdict_stapleable - whether a response with this verdict may be sent under `policy`. */
+bool verdict_stapleable(enum verdict v, const struct validation_policy *policy);
+
+/* response_parse - decode DER bytes. Returns the basic response (caller frees with
+ * OCSP_BASICRESP_free) or NULL with out->verdict MALFORMED or NOT_SUCCESSFUL and a reason. */
+OCSP_BASICRESP *response_parse(const unsigned char *der, size_t len, struct response_facts *out);
+
+/* response_validate - every check the shim makes before stapling `basic` for `leaf`, whose
+ * issuer is `issuer` (NULL: VERDICT_NO_ISSUER unless nothing needs it), at time `now`:
+ * a SingleResponse for exactly this certificate (CertID with its own hash algorithm), the
+ * signature (by the issuer, or by a currently valid responder certificate the issuer signed
+ * that carries the OCSPSigning usage), a nextUpdate, thisUpdate <= nextUpdate, the status,
+ * then the time window. Checks run in that order, so NOT_YET_VALID and EXPIRED imply that
+ * everything else passed. Returns out->verdict. */
+enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
+                               const struct validation_policy *policy, time_t now,
+                               struct response_facts *out);
+
+/* response_mentions_serial - whether any SingleResponse of `basic` names `serial`. Cheap
+ * pre-filter; never a substitute for response_validate. */
+bool response_mentions_serial(OCSP_BASICRESP *basic, const ASN1_INTEGER *serial);
+
+/* find_issuer - the first certificate of `candidates` (may be NULL) that issued `leaf`: names
+ * and key identifiers match and its key verifies the leaf's signature. Not referenced: valid
+ * as long as `candidates` is. */
+X509 *find_issuer(X509 *leaf, STACK_OF(X509) *candidates);
+
+/* cert_fingerprint - SHA-1 of the DER certificate (OpenSSL caches it on the object, so this is
+ * a copy, cheap enough for every handshake). Returns 1 on success. */
+int cert_fingerprint(X509 *cert, unsigned char out[20]);
+
+/* describe_cert - "subject (serial S)" for log lines, into buf. Returns buf. */
+char *describe_cert(X509 *cert, char *buf, size_t size);
+
+/* openssl_errors - drain OpenSSL's error queue into buf as one line. Returns buf. */
+char *openssl_errors(char *buf, size_t size);
+
+#endif
