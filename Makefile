@@ -47,7 +47,9 @@ HEADERS     := $(wildcard shim/*.h)
 PRELOAD_OBJ := $(PRELOAD_SRC:shim/%.c=$(BUILD)/preload/%.o)
 CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
 
-.PHONY: all check demo install uninstall clean deps test-deps format lint
+TEST_PROGS  := $(BUILD)/tests/tls_server
+
+.PHONY: all check demo install uninstall clean deps test-deps test-programs format lint
 
 all: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so
 
@@ -69,6 +71,13 @@ $(BUILD)/libocspstaple-core.so: $(CORE_OBJ) shim/core.map
 	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/core.map \
 	    -Wl,-soname,libocspstaple-core.so -o $@ $(CORE_OBJ) $(CONFIG_LIBS) $(SSL_LIBS)
 
+# Programs the tests run as hosts. tls_server exports config_init on purpose (-rdynamic).
+test-programs: $(TEST_PROGS)
+
+$(BUILD)/tests/tls_server: tests/helpers/tls_server.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -rdynamic -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+
 # Dependencies: on Debian/Ubuntu as root they are installed; elsewhere the list is printed.
 deps:
 	@tests/helpers/install-deps.sh build
@@ -77,7 +86,7 @@ test-deps:
 	@tests/helpers/install-deps.sh test
 
 check: test-deps
-	$(MAKE) all
+	$(MAKE) all test-programs
 	bats --timing tests/
 
 demo: test-deps

@@ -1,0 +1,177 @@
+# common.bash - shared helpers for the bats suite: servers under the shim, clients that ask for
+# OCSP status, log assertions. Load with: load helpers/common
+#
+# A test starts hosts with start_host / start_s_server; teardown (stop_hosts) stops them all,
+# including forked children (each host runs in its own session and is killed as a group).
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+ROOT=${ROOT:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+SHIM="$ROOT/build/libocspstaple.so"
+TLS_SERVER="$ROOT/build/tests/tls_server"
+HOSTS_FILE="$BATS_TEST_TMPDIR/hosts.pids"
+
+# port_listening PORT - true when something listens on 127.0.0.1/::1 PORT (read from /proc,
+# without connecting: some servers mis-handle probe connections).
+port_listening() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 }
+        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# free_port - a port nobody listens on.
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 40000))
+        port_listening "$p" || { echo "$p"; return; }
+    done
+}
+
+# write_conf FILE - write a shim configuration from stdin, with stderr logging for the tests.
+write_conf() {
+    {
+        echo 'log_target = "stderr";'
+        cat
+    } > "$1"
+}
+
+# start_host CONF LOG CMD... - run CMD under the shim with configuration CONF, in its own
+# session, output to LOG; wait until PORT (exported by the caller) listens.
+start_host() {
+    local conf=$1 log=$2
+    shift 2
+    OCSPSTAPLE_CONF=$conf OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="${PRELOAD_EXTRA:+$PRELOAD_EXTRA:}$SHIM" \
+        setsid "$@" > "$log" 2>&1 < /dev/null 3>&- &
+    local pid=$!
+    echo "$pid" >> "$HOSTS_FILE"
+    HOST_PID=$pid
+    wait_listening "$PORT" "$pid" "$log"
+}
+
+# start_plain_host LOG CMD... - the same without the shim (the reference case).
+start_plain_host() {
+    local log=$1
+    shift
+    setsid "$@" > "$log" 2>&1 < /dev/null 3>&- &
+    HOST_PID=$!
+    echo "$HOST_PID" >> "$HOSTS_FILE"
+    wait_listening "$PORT" "$HOST_PID" "$log"
+}
+
+# wait_listening PORT PID LOG - up to 15 s; fails with the host's log if it died.
+wait_listening() {
+    local i
+    for i in $(seq 1 150); do
+        port_listening "$1" && return 0
+        if ! kill -0 "$2" 2>/dev/null; then
+            echo "host exited before listening on $1; its log:" >&2
+            cat "$3" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "host did not listen on $1 within 15 s; its log:" >&2
+    cat "$3" >&2
+    return 1
+}
+
+# start_s_server CONF ARGS... - unmodified `openssl s_server` under the shim on $PORT.
+start_s_server() {
+    local conf=$1
+    shift
+    PORT=$(free_port)
+    SERVER_LOG="$BATS_TEST_TMPDIR/s_server.$PORT.log"
+    start_host "$conf" "$SERVER_LOG" openssl s_server -accept "127.0.0.1:$PORT" -www "$@"
+}
+
+# start_tls_server CONF ARGS... - the test host program (tests/helpers/tls_server.c) on $PORT.
+start_tls_server() {
+    local conf=$1
+    shift
+    PORT=$(free_port)
+    SERVER_LOG="$BATS_TEST_TMPDIR/tls_server.$PORT.log"
+    start_host "$conf" "$SERVER_LOG" "$TLS_SERVER" --port "$PORT" "$@"
+}
+
+# stop_hosts - stop every host this test started, with their children.
+stop_hosts() {
+    [ -f "$HOSTS_FILE" ] || return 0
+    local pid
+    while read -r pid; do
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    done < "$HOSTS_FILE"
+    sleep 0.1
+    while read -r pid; do
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done < "$HOSTS_FILE"
+    rm -f "$HOSTS_FILE"
+}
+
+# status_of [s_client args...] - what `openssl s_client -status` sees on 127.0.0.1:$PORT.
+status_of() {
+    echo | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -status "$@" 2>&1
+}
+
+# assert_stapled FIXTURE [s_client args...] - the handshake carries exactly the response in
+# $FX/FIXTURE (same thisUpdate and nextUpdate), with status good, verified by s_client's parser.
+assert_stapled() {
+    local fixture=$1
+    shift
+    run status_of "$@"
+    assert_success
+    assert_output --partial "OCSP Response Status: successful"
+    assert_output --partial "$(fixture_line "$fixture" "This Update")"
+    assert_output --partial "$(fixture_line "$fixture" "Next Update")"
+}
+
+# assert_not_stapled [s_client args...] - the handshake succeeds with no staple.
+assert_not_stapled() {
+    run status_of "$@"
+    assert_success
+    assert_output --partial "OCSP response: no response sent"
+    assert_output --partial "Verify return code"
+}
+
+# fixture_line FIXTURE FIELD - the line "FIELD: ..." of a fixture response, as s_client prints it.
+fixture_line() {
+    openssl ocsp -respin "$FX/$1" -resp_text -noverify 2>/dev/null | grep -m1 "$2:" | sed 's/^ *//'
+}
+
+# wait_for_log FILE PATTERN [SECONDS] - until an extended regex appears in FILE.
+wait_for_log() {
+    local i limit=$((${3:-10} * 10))
+    for i in $(seq 1 "$limit"); do
+        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "no line matching '$2' in $1 after ${3:-10}s; it holds:" >&2
+    cat "$1" >&2
+    return 1
+}
+
+# replace_atomically SRC DEST - what a careful fetcher does: write beside, rename over.
+replace_atomically() {
+    cp "$1" "$2.tmp.$$"
+    mv -f "$2.tmp.$$" "$2"
+}
+
+# stapled_bytes FILE [gnutls-cli args...] - save the staple GnuTLS receives on $PORT into FILE.
+stapled_bytes() {
+    local out=$1
+    shift
+    rm -f "$out"
+    timeout 20 gnutls-cli --insecure --save-ocsp="$out" --port="$PORT" "$@" 127.0.0.1 \
+        < /dev/null > /dev/null 2>&1 || true
+}
+
+# assert_stapled_bytes FIXTURE [gnutls-cli args...] - the staple is byte-identical to it.
+assert_stapled_bytes() {
+    local fixture=$1
+    shift
+    stapled_bytes "$BATS_TEST_TMPDIR/staple.der" "$@"
+    run cmp "$BATS_TEST_TMPDIR/staple.der" "$FX/$fixture"
+    assert_success
+}

@@ -1,0 +1,248 @@
+/*
+ * tls_server.c - a small OpenSSL server for the tests: the shapes of real hosts that
+ * `openssl s_server` cannot take.
+ *
+ *   tls_server --port P --cert C --key K [--cert C2 --key K2] [--chain F]
+ *              [--sni NAME,CERT,KEY]        an SNI callback switching to a second context
+ *              [--status-cb MODE]            the host's own status callback: noack (declines,
+ *                                            like lighttpd), empty-ok, fatal, staple:FILE
+ *              [--threads N]                 N threads accept and handshake concurrently
+ *              [--fork N]                    N pre-forked children accept (after the context)
+ *              [--chroot DIR]                load keys, chroot, then create the contexts
+ *                                            (the order of Dovecot's login processes)
+ *              [--contexts N]                create and free N extra contexts first
+ *
+ * Each connection gets a full handshake, the line "hello", and a close. The binary exports a
+ * function named config_init that aborts, as lighttpd exports one: a shim whose libconfig
+ * binds to the host's symbol crashes here.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+/* config_init - the collision trap (see the header comment). */
+__attribute__((visibility("default"))) void config_init(void *unused);
+__attribute__((visibility("default"))) void config_init(void *unused)
+{
+    (void)unused;
+    fprintf(stderr, "tls_server: the host's config_init was called: symbol collision\n");
+    abort();
+}
+
+struct keypair {
+    X509 *cert;
+    EVP_PKEY *key;
+};
+
+static struct keypair pairs[4];
+static int pair_count;
+static STACK_OF(X509) *chain;
+static struct keypair sni_pair;
+static char *sni_name;
+static SSL_CTX *main_ctx, *sni_ctx;
+static const char *status_mode;
+static unsigned char *status_der;
+static long status_len;
+static int listen_fd;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "tls_server: %s\n", what);
+    ERR_print_errors_fp(stderr);
+    exit(1);
+}
+
+static X509 *read_cert(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (x == NULL)
+        die(path);
+    return x;
+}
+
+static EVP_PKEY *read_key(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (k == NULL)
+        die(path);
+    return k;
+}
+
+static int host_status_cb(SSL *ssl, void *arg)
+{
+    (void)arg;
+    if (strcmp(status_mode, "noack") == 0)
+        return SSL_TLSEXT_ERR_NOACK;
+    if (strcmp(status_mode, "empty-ok") == 0)
+        return SSL_TLSEXT_ERR_OK;
+    if (strcmp(status_mode, "fatal") == 0)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    unsigned char *copy = OPENSSL_memdup(status_der, (size_t)status_len);
+    SSL_set_tlsext_status_ocsp_resp(ssl, copy, status_len);
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static int servername_cb(SSL *ssl, int *alert, void *arg)
+{
+    (void)alert, (void)arg;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name != NULL && sni_ctx != NULL && strcasecmp(name, sni_name) == 0)
+        SSL_set_SSL_CTX(ssl, sni_ctx);
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *make_ctx(struct keypair *p, int n, int with_sni)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        die("SSL_CTX_new");
+    for (int i = 0; i < n; i++)
+        if (SSL_CTX_use_certificate(ctx, p[i].cert) != 1 ||
+            SSL_CTX_use_PrivateKey(ctx, p[i].key) != 1)
+            die("certificate or key");
+    for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+        if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, i)) != 1)
+            die("chain");
+    if (status_mode != NULL)
+        SSL_CTX_set_tlsext_status_cb(ctx, host_status_cb);
+    if (with_sni)
+        SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
+    return ctx;
+}
+
+static void serve_one(int fd)
+{
+    SSL *ssl = SSL_new(main_ctx);
+    if (ssl == NULL) {
+        close(fd);
+        return;
+    }
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) == 1) {
+        SSL_write(ssl, "hello\n", 6);
+        SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+    ERR_clear_error();
+    close(fd);
+}
+
+static void *accept_loop(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int fd = accept(listen_fd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            return NULL;
+        }
+        serve_one(fd);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int port = 0, threads = 1, children = 0, extra_contexts = 0;
+    const char *chroot_dir = NULL;
+
+    signal(SIGPIPE, SIG_IGN);
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (val == NULL)
+            die("option without a value");
+        i++;
+        if (strcmp(opt, "--port") == 0)
+            port = atoi(val);
+        else if (strcmp(opt, "--cert") == 0)
+            pairs[pair_count].cert = read_cert(val);
+        else if (strcmp(opt, "--key") == 0 && pair_count < 4)
+            pairs[pair_count++].key = read_key(val);
+        else if (strcmp(opt, "--chain") == 0) {
+            chain = sk_X509_new_null();
+            sk_X509_push(chain, read_cert(val));
+        } else if (strcmp(opt, "--sni") == 0) {
+            char *copy = strdup(val), *c = strchr(copy, ','), *k = c ? strchr(c + 1, ',') : NULL;
+            if (c == NULL || k == NULL)
+                die("--sni NAME,CERT,KEY");
+            *c = *k = '\0';
+            sni_name = copy;
+            sni_pair.cert = read_cert(c + 1);
+            sni_pair.key = read_key(k + 1);
+        } else if (strcmp(opt, "--status-cb") == 0) {
+            status_mode = val;
+            if (strncmp(val, "staple:", 7) == 0) {
+                FILE *f = fopen(val + 7, "rb");
+                status_der = malloc(65536);
+                if (f == NULL || status_der == NULL)
+                    die(val);
+                status_len = (long)fread(status_der, 1, 65536, f);
+                fclose(f);
+            }
+        } else if (strcmp(opt, "--threads") == 0)
+            threads = atoi(val);
+        else if (strcmp(opt, "--fork") == 0)
+            children = atoi(val);
+        else if (strcmp(opt, "--chroot") == 0)
+            chroot_dir = val;
+        else if (strcmp(opt, "--contexts") == 0)
+            extra_contexts = atoi(val);
+        else
+            die(opt);
+    }
+    if (port <= 0 || pair_count == 0)
+        die("usage: tls_server --port P --cert C --key K [...]");
+
+    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(listen_fd, 128) != 0)
+        die("bind/listen");
+
+    if (chroot_dir != NULL && (chroot(chroot_dir) != 0 || chdir("/") != 0))
+        die("chroot");
+    for (int i = 0; i < extra_contexts; i++)
+        SSL_CTX_free(make_ctx(pairs, pair_count, 0));
+    main_ctx = make_ctx(pairs, pair_count, sni_name != NULL);
+    if (sni_name != NULL)
+        sni_ctx = make_ctx(&sni_pair, 1, 0);
+    fprintf(stderr, "tls_server: listening on 127.0.0.1:%d\n", port);
+
+    if (children > 0) {
+        for (int i = 0; i < children; i++)
+            if (fork() == 0) {
+                accept_loop(NULL);
+                _exit(0);
+            }
+        while (wait(NULL) > 0)
+            ;
+        return 0;
+    }
+    pthread_t tids[64];
+    if (threads > 64)
+        threads = 64;
+    for (int i = 1; i < threads; i++)
+        pthread_create(&tids[i], NULL, accept_loop, NULL);
+    accept_loop(NULL);
+    return 0;
+}
