@@ -291,8 +291,8 @@ static void parse_top(struct config *cfg, config_setting_t *s)
             long long v = config_setting_get_int64(s);
             if (config_setting_type(s) == CONFIG_TYPE_INT)
                 v = (ival = config_setting_get_int(s));
-            if (v < 0 || v > 86400)
-                problem(cfg, s, name, "must be between 0 and 86400 seconds");
+            if (v < 0 || v > 604800)
+                problem(cfg, s, name, "must be between 0 and 604800 seconds (7 days)");
             else
                 cfg->skew = (long)v;
         }

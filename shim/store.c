@@ -713,7 +713,9 @@ static struct binding *bind_leaf(struct snapshot *snap, SSL *ssl, X509 *leaf,
         for (int h = 0; h < HISTORY; h++) {
             struct version *v = snap->items[i].history[h];
             struct response_facts facts;
-            if (v == NULL || !response_mentions_serial(v->basic, serial))
+            /* An entry that names this certificate has every version judged (and a wrong
+             * file reported); other responses only when they mention the serial at all. */
+            if (v == NULL || (src->leaf == NULL && !response_mentions_serial(v->basic, serial)))
                 continue;
             any_candidate = true;
             X509 *issuer = find_issuer(leaf, src->issuers);
