@@ -5,8 +5,8 @@
 #   make demo            a throwaway CA, an openssl s_server under the shim, a client seeing it
 #   make install         PREFIX, DESTDIR, LIBDIR, SYSCONFDIR honoured
 #   make WERROR=1        fail on any compiler warning (CI does)
-#   make SANITIZE=address,undefined   build with sanitizers (disables RTLD_DEEPBIND, which
-#                        the sanitizer runtimes refuse)
+#   make SANITIZE=address,undefined   build with sanitizers (libconfig is then loaded without
+#                        RTLD_DEEPBIND, which the sanitizer runtimes refuse)
 
 PREFIX      ?= /usr/local
 EXEC_PREFIX ?= $(PREFIX)
@@ -38,6 +38,9 @@ endif
 
 SSL_LIBS    := -lssl -lcrypto
 CONFIG_LIBS := -lconfig
+# The shim's core loads libconfig itself, deep-bound (see shim/config.c): it needs the soname.
+LIBCONFIG_SONAME ?= $(or $(shell objdump -p "$$($(CC) -print-file-name=libconfig.so)" 2>/dev/null | \
+                        awk '/SONAME/ { print $$2 }'),libconfig.so.9)
 
 PRELOAD_SRC := shim/preload.c shim/log.c
 CORE_SRC    := shim/core.c shim/status_callback.c shim/store.c shim/validate.c \
@@ -57,7 +60,7 @@ $(BUILD)/preload/%.o: shim/%.c $(HEADERS) | $(BUILD)/preload
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/core/%.o: shim/%.c $(HEADERS) | $(BUILD)/core
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -DOCSPSTAPLE_LIBCONFIG_SONAME='"$(LIBCONFIG_SONAME)"' $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/preload $(BUILD)/core:
 	mkdir -p $@
@@ -69,7 +72,7 @@ $(BUILD)/libocspstaple.so: $(PRELOAD_OBJ) shim/preload.map
 
 $(BUILD)/libocspstaple-core.so: $(CORE_OBJ) shim/core.map
 	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/core.map \
-	    -Wl,-soname,libocspstaple-core.so -o $@ $(CORE_OBJ) $(CONFIG_LIBS) $(SSL_LIBS)
+	    -Wl,-soname,libocspstaple-core.so -o $@ $(CORE_OBJ) $(SSL_LIBS) -ldl
 
 # Programs the tests run as hosts. tls_server exports config_init on purpose (-rdynamic).
 test-programs: $(TEST_PROGS)

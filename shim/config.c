@@ -14,6 +14,72 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/*
+ * libconfig's functions, reached through this table. In the shim they come from a private
+ * dlopen() of libconfig with RTLD_DEEPBIND, so that libconfig's calls among its own functions
+ * cannot bind to a host's symbol of the same name (lighttpd exports config_init), while the
+ * rest of the core stays an ordinary object (time() and malloc() interposers such as
+ * libfaketime or jemalloc keep working). The command links libconfig directly.
+ */
+static struct {
+    int (*read_file)(config_t *, const char *);
+    void (*init)(config_t *);
+    void (*destroy)(config_t *);
+    long long (*setting_get_int64)(const config_setting_t *);
+    int (*setting_get_int)(const config_setting_t *);
+    int (*setting_get_bool)(const config_setting_t *);
+    const char *(*setting_get_string)(const config_setting_t *);
+    int (*setting_length)(const config_setting_t *);
+    config_setting_t *(*setting_get_elem)(const config_setting_t *, unsigned int);
+} libconfig;
+
+#ifdef OCSPSTAPLE_LIBCONFIG_SONAME
+#include <dlfcn.h>
+
+static int bind_libconfig(void)
+{
+    int flags = RTLD_NOW | RTLD_LOCAL;
+#ifndef OCSPSTAPLE_NO_DEEPBIND
+    flags |= RTLD_DEEPBIND;
+#endif
+    void *h = dlopen(OCSPSTAPLE_LIBCONFIG_SONAME, flags);
+    if (h == NULL) {
+        log_error("cannot load %s: %s; no stapling", OCSPSTAPLE_LIBCONFIG_SONAME, dlerror());
+        return -1;
+    }
+#define BIND(field, name)                                                                          \
+    if ((*(void **)&libconfig.field = dlsym(h, name)) == NULL) {                                   \
+        log_error("%s lacks %s; no stapling", OCSPSTAPLE_LIBCONFIG_SONAME, name);                  \
+        return -1;                                                                                 \
+    }
+    BIND(read_file, "config_read_file")
+    BIND(init, "config_init")
+    BIND(destroy, "config_destroy")
+    BIND(setting_get_int64, "config_setting_get_int64")
+    BIND(setting_get_int, "config_setting_get_int")
+    BIND(setting_get_bool, "config_setting_get_bool")
+    BIND(setting_get_string, "config_setting_get_string")
+    BIND(setting_length, "config_setting_length")
+    BIND(setting_get_elem, "config_setting_get_elem")
+#undef BIND
+    return 0;
+}
+#else
+static int bind_libconfig(void)
+{
+    libconfig.read_file = config_read_file;
+    libconfig.init = config_init;
+    libconfig.destroy = config_destroy;
+    libconfig.setting_get_int64 = config_setting_get_int64;
+    libconfig.setting_get_int = config_setting_get_int;
+    libconfig.setting_get_bool = config_setting_get_bool;
+    libconfig.setting_get_string = config_setting_get_string;
+    libconfig.setting_length = config_setting_length;
+    libconfig.setting_get_elem = config_setting_get_elem;
+    return 0;
+}
+#endif
+
 const char *config_path(void)
 {
     const char *env = secure_getenv("OCSPSTAPLE_CONF");
@@ -101,7 +167,7 @@ static int want_type(struct config *cfg, const config_setting_t *s, const char *
  * too long to be a path. */
 static char *dup_path(struct config *cfg, const config_setting_t *s, const char *what)
 {
-    const char *v = config_setting_get_string(s);
+    const char *v = libconfig.setting_get_string(s);
     if (v == NULL || v[0] == '\0') {
         problem(cfg, s, what, "must not be empty; ignored");
         return NULL;
@@ -156,7 +222,7 @@ static int parse_sni(struct config *cfg, config_setting_t *s, struct staple_entr
     }
     if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
         return want_type(cfg, s, "sni", CONFIG_TYPE_ARRAY);
-    int n = config_setting_length(s);
+    int n = libconfig.setting_length(s);
     if (n <= 0) {
         problem(cfg, s, "sni", "is empty: give at least one name or leave the setting out");
         return 0;
@@ -165,8 +231,8 @@ static int parse_sni(struct config *cfg, config_setting_t *s, struct staple_entr
     if (e->sni == NULL)
         return 0;
     for (int i = 0; i < n; i++) {
-        config_setting_t *item = config_setting_get_elem(s, (unsigned)i);
-        const char *v = config_setting_get_string(item);
+        config_setting_t *item = libconfig.setting_get_elem(s, (unsigned)i);
+        const char *v = libconfig.setting_get_string(item);
         if (v == NULL || !valid_sni_pattern(v)) {
             problem(cfg, item, "sni", "each name must be a host name or *.domain");
             return 0;
@@ -192,9 +258,9 @@ static int parse_entry(struct config *cfg, config_setting_t *group, struct stapl
         want_type(cfg, group, "staples", CONFIG_TYPE_GROUP);
         return 0;
     }
-    int n = config_setting_length(group);
+    int n = libconfig.setting_length(group);
     for (int i = 0; i < n; i++) {
-        config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        config_setting_t *s = libconfig.setting_get_elem(group, (unsigned)i);
         const char *name = config_setting_name(s);
         char **slot = NULL;
         if (name == NULL)
@@ -243,7 +309,7 @@ static void parse_staples(struct config *cfg, config_setting_t *list)
         want_type(cfg, list, "staples", CONFIG_TYPE_LIST);
         return;
     }
-    int n = config_setting_length(list);
+    int n = libconfig.setting_length(list);
     if (n <= 0)
         return;
     cfg->entries = calloc((size_t)n, sizeof(struct staple_entry));
@@ -253,7 +319,7 @@ static void parse_staples(struct config *cfg, config_setting_t *list)
     }
     for (int i = 0; i < n; i++) {
         struct staple_entry *e = &cfg->entries[cfg->entry_count];
-        if (parse_entry(cfg, config_setting_get_elem(list, (unsigned)i), e))
+        if (parse_entry(cfg, libconfig.setting_get_elem(list, (unsigned)i), e))
             cfg->entry_count++;
     }
 }
@@ -262,17 +328,16 @@ static void parse_staples(struct config *cfg, config_setting_t *list)
 static void parse_top(struct config *cfg, config_setting_t *s)
 {
     const char *name = config_setting_name(s);
-    int ival;
 
     if (name == NULL)
         return;
     if (strcmp(name, "log_level") == 0) {
         if (want_type(cfg, s, name, CONFIG_TYPE_STRING) &&
-            !parse_level(config_setting_get_string(s), &cfg->log_level))
+            !parse_level(libconfig.setting_get_string(s), &cfg->log_level))
             problem(cfg, s, name, "must be \"error\", \"warning\", \"info\" or \"debug\"");
     } else if (strcmp(name, "log_target") == 0) {
         if (want_type(cfg, s, name, CONFIG_TYPE_STRING)) {
-            const char *v = config_setting_get_string(s);
+            const char *v = libconfig.setting_get_string(s);
             if (strcmp(v, "syslog") == 0)
                 cfg->log_target = LOG_TARGET_SYSLOG;
             else if (strcmp(v, "stderr") == 0)
@@ -282,15 +347,15 @@ static void parse_top(struct config *cfg, config_setting_t *s)
         }
     } else if (strcmp(name, "verify") == 0) {
         if (want_type(cfg, s, name, CONFIG_TYPE_BOOL))
-            cfg->verify = config_setting_get_bool(s) != 0;
+            cfg->verify = libconfig.setting_get_bool(s) != 0;
     } else if (strcmp(name, "serve_revoked") == 0) {
         if (want_type(cfg, s, name, CONFIG_TYPE_BOOL))
-            cfg->serve_revoked = config_setting_get_bool(s) != 0;
+            cfg->serve_revoked = libconfig.setting_get_bool(s) != 0;
     } else if (strcmp(name, "skew") == 0) {
         if (want_type(cfg, s, name, CONFIG_TYPE_INT)) {
-            long long v = config_setting_get_int64(s);
+            long long v = libconfig.setting_get_int64(s);
             if (config_setting_type(s) == CONFIG_TYPE_INT)
-                v = (ival = config_setting_get_int(s));
+                v = libconfig.setting_get_int(s);
             if (v < 0 || v > 604800)
                 problem(cfg, s, name, "must be between 0 and 604800 seconds (7 days)");
             else
@@ -298,9 +363,9 @@ static void parse_top(struct config *cfg, config_setting_t *s)
         }
     } else if (strcmp(name, "fetch_timeout") == 0) {
         if (want_type(cfg, s, name, CONFIG_TYPE_INT)) {
-            long long v = config_setting_get_int64(s);
+            long long v = libconfig.setting_get_int64(s);
             if (config_setting_type(s) == CONFIG_TYPE_INT)
-                v = config_setting_get_int(s);
+                v = libconfig.setting_get_int(s);
             if (v < 1 || v > 600)
                 problem(cfg, s, name, "must be between 1 and 600 seconds");
             else
@@ -328,6 +393,8 @@ int config_load(const char *path, struct config *cfg)
     cfg->path = strdup(path);
     if (cfg->path == NULL)
         return -1;
+    if (libconfig.init == NULL && bind_libconfig() != 0)
+        return -1;
     if (stat(path, &st) != 0) {
         log_error("%s: cannot read the configuration: %s; no stapling", path, strerror(errno));
         return -1;
@@ -342,8 +409,8 @@ int config_load(const char *path, struct config *cfg)
                   path);
         return -1;
     }
-    config_init(&lc);
-    if (config_read_file(&lc, path) != CONFIG_TRUE) {
+    libconfig.init(&lc);
+    if (libconfig.read_file(&lc, path) != CONFIG_TRUE) {
         if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
             log_error("%s: cannot read the configuration: %s; no stapling", path,
                       strerror(errno ? errno : EIO));
@@ -356,9 +423,9 @@ int config_load(const char *path, struct config *cfg)
     config_setting_t *root = config_root_setting(&lc);
     /* Logging settings first, so that what follows goes where the operator asked. */
     for (int pass = 0; pass < 2; pass++) {
-        int n = config_setting_length(root);
+        int n = libconfig.setting_length(root);
         for (int i = 0; i < n; i++) {
-            config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+            config_setting_t *s = libconfig.setting_get_elem(root, (unsigned)i);
             const char *name = config_setting_name(s);
             int is_log = name && strncmp(name, "log_", 4) == 0;
             if (is_log == (pass == 0))
@@ -369,6 +436,6 @@ int config_load(const char *path, struct config *cfg)
     }
     rc = 0;
 out:
-    config_destroy(&lc);
+    libconfig.destroy(&lc);
     return rc;
 }

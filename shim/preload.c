@@ -211,6 +211,9 @@ static bool core_path(char *buf, size_t size)
 static void load_core_locked(void)
 {
     char path[PATH_MAX];
+    /* Not RTLD_DEEPBIND: the core's own symbols are hidden, and the host's interposers of libc
+     * (libfaketime, jemalloc) must apply to it as to everything else; only libconfig, which
+     * can collide with host symbols, is loaded deep-bound (see config.c). */
     int flags = RTLD_NOW | RTLD_LOCAL;
 
     log_configure(LOG_LEVEL_INFO, LOG_TARGET_SYSLOG);
@@ -218,11 +221,6 @@ static void load_core_locked(void)
         atomic_store(&core_state, CORE_FAILED);
         return;
     }
-#ifndef OCSPSTAPLE_NO_DEEPBIND
-    /* The core and libconfig must bind to their own symbols, not to the host's: lighttpd
-     * exports a config_init of its own. */
-    flags |= RTLD_DEEPBIND;
-#endif
     void *handle = dlopen(path, flags);
     core_init_fn init = handle ? (core_init_fn)dlsym(handle, OCSPSTAPLE_CORE_INIT_FN) : NULL;
     if (init == NULL) {

@@ -68,7 +68,8 @@ struct version {
     OCSP_BASICRESP *basic;
     time_t next_update; /* of its first SingleResponse, 0 when absent: for expiry messages */
     atomic_flag verdict_logged;
-    bool expiry_logged; /* reloader only */
+    _Atomic bool usable; /* passed every check for some certificate (set when bound) */
+    bool expiry_logged;  /* reloader only */
 };
 
 struct source {
@@ -81,6 +82,7 @@ struct source {
     STACK_OF(X509) *issuers; /* entry's issuer, then the rest of its certificate file */
     struct stat seen;
     bool have_seen, missing_logged, unreadable_logged;
+    uint64_t rejected_hash; /* of the last content rejected at parse time, to log it once */
     struct version *history[HISTORY]; /* newest first */
 };
 
@@ -326,6 +328,33 @@ fail:
     return NULL;
 }
 
+/* content_hash - FNV-1a of a file's bytes, to recognise content seen before. */
+static uint64_t content_hash(const unsigned char *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h | 1; /* never 0, which means "nothing rejected" */
+}
+
+/* history_push - make `v` the newest version. When the history is full, the oldest version
+ * that never passed the checks goes first: a run of bad replacements must not push out the
+ * last good response while it is still valid. */
+static void history_push(struct source *src, struct version *v)
+{
+    int evict = HISTORY - 1;
+    if (src->history[HISTORY - 1] != NULL) {
+        for (int h = HISTORY - 1; h >= 0; h--)
+            if (!atomic_load(&src->history[h]->usable)) {
+                evict = h;
+                break;
+            }
+    }
+    version_unref(src->history[evict]);
+    memmove(&src->history[1], &src->history[0], (size_t)evict * sizeof(src->history[0]));
+    src->history[0] = v;
+}
+
 /* source_refresh - reread the file if it changed. Returns true when a new version was added
  * to the history. Called by store_init and the reloader, under reload_lock. */
 static bool source_refresh(struct source *src, bool initial)
@@ -351,7 +380,10 @@ static bool source_refresh(struct source *src, bool initial)
     if (src->have_seen && same_file(&st, &src->seen))
         return false;
     /* A file modified within the last second may still be being written: look again later. */
-    bool settled = st.st_mtim.tv_sec < time(NULL) - 1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    bool settled = now.tv_sec - st.st_mtim.tv_sec > 1 ||
+                   (now.tv_sec - st.st_mtim.tv_sec == 1 && now.tv_nsec >= st.st_mtim.tv_nsec);
     unsigned char *der = read_response_file(src, &st, &len, why, sizeof(why));
     if (der == NULL) {
         if (!src->unreadable_logged)
@@ -370,20 +402,20 @@ static bool source_refresh(struct source *src, bool initial)
         src->have_seen = settled;
         return false;
     }
+    uint64_t hash = content_hash(der, len);
     struct version *v = version_new(der, len, &facts);
-    bool was_seen = src->have_seen;
     src->seen = st;
     src->have_seen = settled;
     if (v == NULL) {
-        if (settled || !was_seen)
+        if (hash != src->rejected_hash)
             log_error("%s: rejected: %s: %s%s", src->path, verdict_name(facts.verdict),
                       facts.reason,
                       src->history[0] ? "; the last good response stays in use" : "");
+        src->rejected_hash = hash;
         return false;
     }
-    version_unref(src->history[HISTORY - 1]);
-    memmove(&src->history[1], &src->history[0], (HISTORY - 1) * sizeof(src->history[0]));
-    src->history[0] = v;
+    src->rejected_hash = 0;
+    history_push(src, v);
     if (initial)
         log_debug("%s: loaded (%zu bytes)", src->path, len);
     else
@@ -738,6 +770,7 @@ static struct binding *bind_leaf(struct snapshot *snap, SSL *ssl, X509 *leaf,
                           facts.verdict == VERDICT_NOT_YET_VALID;
             if (!usable)
                 continue;
+            atomic_store(&v->usable, true);
             if (n == cap) {
                 struct bound *grown = realloc(found, 2 * cap * sizeof(*found));
                 if (grown == NULL)
@@ -868,21 +901,25 @@ size_t store_staple(SSL *ssl, X509 *leaf, const char *servername, unsigned char 
 
 /* ---- reloading ------------------------------------------------------------------------- */
 
+/* log_expiries - one line when a response that was in use reaches its nextUpdate. */
 static void log_expiries(void)
 {
     time_t now = time(NULL);
     char when[32];
-    for (size_t i = 0; i < S.source_count; i++) {
-        struct version *v = S.sources[i]->history[0];
-        if (v == NULL || v->expiry_logged || v->next_update == 0 || now < v->next_update)
-            continue;
-        struct tm tm;
-        gmtime_r(&v->next_update, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        log_warning("%s: expired at %s: no longer stapled; fetch a fresh one (ocspstaple fetch)",
-                    S.sources[i]->path, when);
-        v->expiry_logged = true;
-    }
+    for (size_t i = 0; i < S.source_count; i++)
+        for (int h = 0; h < HISTORY; h++) {
+            struct version *v = S.sources[i]->history[h];
+            if (v == NULL || v->expiry_logged || !atomic_load(&v->usable) ||
+                v->next_update == 0 || now < v->next_update)
+                continue;
+            struct tm tm;
+            gmtime_r(&v->next_update, &tm);
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+            log_warning("%s: the response in use expired at %s: no longer stapled; fetch a "
+                        "fresh one (ocspstaple fetch)",
+                        S.sources[i]->path, when);
+            v->expiry_logged = true;
+        }
 }
 
 /* reload_once - one pass: new response_dir files, changed files; publish if anything changed. */
