@@ -13,7 +13,11 @@ with socket.create_server(("127.0.0.1", port)) as srv:
     while True:
         conn, _ = srv.accept()
         try:
+            conn.settimeout(5)
             with ctx.wrap_socket(conn, server_side=True) as tls:
                 tls.sendall(b"hello\n")
+                # Read until the client closes, so that closing here sends no reset.
+                while tls.recv(4096):
+                    pass
         except (ssl.SSLError, OSError):
             pass
