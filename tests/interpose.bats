@@ -103,7 +103,7 @@ teardown() {
 unsigned long OpenSSL_version_num(void) { return 0x1010117fUL; }
 EOF
     cc -shared -fPIC -o "$BATS_TEST_TMPDIR/fakever.so" "$BATS_TEST_TMPDIR/fakever.c"
-    PRELOAD_EXTRA="$BATS_TEST_TMPDIR/fakever.so" start_s_server "$CONF" \
+    PRELOAD_AFTER="$BATS_TEST_TMPDIR/fakever.so" start_s_server "$CONF" \
         -cert "$FX/rsa.pem" -key "$FX/rsa.key"
     assert_not_stapled
     run grep -c "ocspstaple was built for 3.x; no stapling" "$SERVER_LOG"

@@ -43,7 +43,7 @@ write_conf() {
 start_host() {
     local conf=$1 log=$2
     shift 2
-    OCSPSTAPLE_CONF=$conf OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="${PRELOAD_EXTRA:+$PRELOAD_EXTRA:}$SHIM" \
+    OCSPSTAPLE_CONF=$conf OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="${PRELOAD_EXTRA:+$PRELOAD_EXTRA:}$SHIM${PRELOAD_AFTER:+:$PRELOAD_AFTER}" \
         setsid "$@" > "$log" 2>&1 < /dev/null 3>&- &
     local pid=$!
     echo "$pid" >> "$HOSTS_FILE"
