@@ -957,8 +957,9 @@ static void *reloader_main(void *arg)
     return NULL;
 }
 
-/* after_fork_child - the reloader thread does not survive fork(): the child starts its own at
- * its first handshake. The locks were taken in prepare, so they are consistent here. */
+/* fork handlers - the reloader thread does not survive fork(): the child starts its own at
+ * its first handshake. Taking every lock in prepare means no lock is held mid-change when the
+ * child's copy of memory is made. */
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&S.reloader_start_lock);
@@ -975,9 +976,24 @@ static void fork_parent(void)
     pthread_mutex_unlock(&S.reloader_start_lock);
 }
 
+static void init_rwlock(void)
+{
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    /* A steady stream of handshakes must not starve the reloader's short write lock. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&S.lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+}
+
 static void fork_child(void)
 {
-    fork_parent();
+    /* The child's thread has a new thread id, and glibc's rwlock remembers the writer's id:
+     * unlocking would corrupt it. Nobody else runs in the child: make the locks anew. */
+    init_rwlock();
+    pthread_mutex_init(&S.bind_lock, NULL);
+    pthread_mutex_init(&S.reload_lock, NULL);
+    pthread_mutex_init(&S.reloader_start_lock, NULL);
     atomic_store(&S.reloader_running, false);
 }
 
@@ -1012,13 +1028,7 @@ void store_start_reloader(void)
 
 static void init_once(void)
 {
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-    /* A steady stream of handshakes must not starve the reloader's short write lock. */
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&S.lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
-
+    init_rwlock();
     log_open_syslog();
     log_set_ratelimit(50);
     log_configure(LOG_LEVEL_INFO, LOG_TARGET_SYSLOG);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bats
+# The shapes of real daemons: chroot before the first context (Dovecot's login processes),
+# pre-forked workers (Postfix, Dovecot), threads (stunnel), many contexts.
+
+load helpers/common
+
+setup() {
+    CONF="$BATS_TEST_TMPDIR/ocspstaple.conf"
+    DIR="$BATS_TEST_TMPDIR/responses"
+    mkdir -p "$DIR"
+    cp "$FX/rsa-good.der" "$DIR/mail.der"
+    write_conf "$CONF" <<EOF
+staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$DIR/mail.der"; } );
+EOF
+}
+
+teardown() {
+    stop_hosts
+}
+
+# handshakes N FILE - N sequential handshakes; each one's "Next Update" line (or "none") to FILE.
+handshakes() {
+    local i out
+    for i in $(seq 1 "$1"); do
+        out=$(status_of)
+        if grep -q "Cert Status: good" <<< "$out"; then
+            grep -m1 "Next Update:" <<< "$out" | sed 's/^ *//' >> "$2"
+        else
+            echo none >> "$2"
+        fi
+    done
+}
+
+# eventually_stapled FIXTURE - within 4 s.
+eventually_stapled() {
+    local want i
+    want=$(fixture_line "$1" "Next Update")
+    for i in $(seq 1 16); do
+        status_of | grep -qF "$want" && return 0
+        sleep 0.25
+    done
+    return 1
+}
+
+@test "chroot before the first context (as Dovecot's imap-login): stapled, and reloaded" {
+    mkdir -p "$BATS_TEST_TMPDIR/jail"
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" \
+        --chroot "$BATS_TEST_TMPDIR/jail"
+    assert_stapled rsa-good.der
+    # The file is outside the jail: reread through the directory handle kept from before.
+    replace_atomically "$FX/rsa-good2.der" "$DIR/mail.der"
+    run eventually_stapled rsa-good2.der
+    assert_success
+}
+
+@test "pre-forked workers: every child staples, and sees replacements" {
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --fork 3
+    handshakes 9 "$BATS_TEST_TMPDIR/seen"
+    run sort -u "$BATS_TEST_TMPDIR/seen"
+    assert_output "$(fixture_line rsa-good.der "Next Update")"
+    replace_atomically "$FX/rsa-good2.der" "$DIR/mail.der"
+    sleep 2.5
+    rm -f "$BATS_TEST_TMPDIR/seen"
+    handshakes 9 "$BATS_TEST_TMPDIR/seen"
+    run sort -u "$BATS_TEST_TMPDIR/seen"
+    assert_output "$(fixture_line rsa-good2.der "Next Update")"
+}
+
+@test "8 threads handshaking while the file is replaced every 50 ms: every staple is valid" {
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --threads 8
+    (
+        for i in $(seq 1 200); do
+            if ((i % 2)); then f=rsa-good2.der; else f=rsa-good.der; fi
+            replace_atomically "$FX/$f" "$DIR/mail.der"
+            sleep 0.05
+        done
+    ) 3>&- &
+    local replacer=$!
+    local pids=()
+    for c in $(seq 1 8); do
+        handshakes 15 "$BATS_TEST_TMPDIR/seen.$c" 3>&- &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    kill "$replacer" 2> /dev/null || true
+    wait "$replacer" 2> /dev/null || true
+    run bash -c "cat $BATS_TEST_TMPDIR/seen.* | wc -l"
+    assert_output 120
+    # Every handshake stapled one of the two valid responses; never nothing, never anything else.
+    run bash -c "cat $BATS_TEST_TMPDIR/seen.* | sort -u"
+    refute_output --partial none
+    local allowed
+    allowed=$(printf '%s\n%s\n' "$(fixture_line rsa-good.der "Next Update")" \
+        "$(fixture_line rsa-good2.der "Next Update")")
+    run bash -c "cat $BATS_TEST_TMPDIR/seen.* | sort -u | grep -vxF '$allowed' || true"
+    assert_output ""
+    kill -0 "$HOST_PID"
+}
+
+@test "a host that creates and frees thousands of contexts keeps working" {
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --contexts 3000
+    assert_stapled rsa-good.der
+}
