@@ -44,8 +44,8 @@ ocspstaple_core_init(const struct core_imports *imports)
                   OCSPSTAPLE_CORE_NAME);
         return NULL;
     }
-    if (status_callback_setup((long (*)(SSL_CTX *, int, void (*)(void)))
-                                  imports->ssl_ctx_callback_ctrl) != 0)
+    if (status_callback_setup(
+            (long (*)(SSL_CTX *, int, void (*)(void)))imports->ssl_ctx_callback_ctrl) != 0)
         return NULL;
     return &exports;
 }

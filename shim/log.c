@@ -152,9 +152,9 @@ static void write_syslog(enum log_level level, const char *text)
 
     localtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-    int n = snprintf(line, sizeof(line), "<%d>%s ocspstaple[%ld]: %s: %s",
-                     LOG_MAIL | syslog_priority(level), stamp, (long)getpid(), level_name(level),
-                     text);
+    int n =
+        snprintf(line, sizeof(line), "<%d>%s ocspstaple[%ld]: %s: %s",
+                 LOG_MAIL | syslog_priority(level), stamp, (long)getpid(), level_name(level), text);
     if (n <= 0)
         return;
     size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;

@@ -134,8 +134,8 @@ static void log_unresolved(const char *name)
 static bool is_client_method(const SSL_METHOD *method)
 {
     static const char *const names[] = {
-        "TLS_client_method",   "TLSv1_2_client_method", "TLSv1_1_client_method",
-        "TLSv1_client_method", "DTLS_client_method",    "DTLSv1_2_client_method",
+        "TLS_client_method",    "TLSv1_2_client_method", "TLSv1_1_client_method",
+        "TLSv1_client_method",  "DTLS_client_method",    "DTLSv1_2_client_method",
         "DTLSv1_client_method",
     };
     static _Atomic(const SSL_METHOD *) known[sizeof(names) / sizeof(names[0])];
@@ -230,7 +230,8 @@ static void load_core_locked(void)
     }
     struct core_imports imports = {
         .abi = OCSPSTAPLE_CORE_ABI,
-        .ssl_ctx_callback_ctrl = (long (*)(void *, int, void (*)(void)))real_SSL_CTX_callback_ctrl(),
+        .ssl_ctx_callback_ctrl =
+            (long (*)(void *, int, void (*)(void)))real_SSL_CTX_callback_ctrl(),
     };
     core = init(&imports);
     if (core == NULL || core->abi != OCSPSTAPLE_CORE_ABI) {

@@ -48,10 +48,10 @@
 #include "sni.h"
 #include "validate.h"
 
-#define HISTORY               3      /* parseable versions kept per source */
-#define RESPONSE_DIR_MAX      200000 /* files taken from response_dir */
-#define RELOAD_INTERVAL_MS    1000
-#define CERT_FILE_MAX_CERTS   64
+#define HISTORY             3      /* parseable versions kept per source */
+#define RESPONSE_DIR_MAX    200000 /* files taken from response_dir */
+#define RELOAD_INTERVAL_MS  1000
+#define CERT_FILE_MAX_CERTS 64
 
 struct dir_handle {
     char *path;
@@ -75,11 +75,11 @@ struct version {
 struct source {
     char *path; /* for messages */
     struct dir_handle *dir;
-    char *name; /* relative to dir */
+    char *name;                       /* relative to dir */
     const struct staple_entry *entry; /* NULL for a response_dir file */
     X509 *leaf;                       /* from the entry's certificate file, or NULL */
     unsigned char leaf_fp[20];
-    STACK_OF(X509) *issuers; /* entry's issuer, then the rest of its certificate file */
+    STACK_OF(X509) * issuers; /* entry's issuer, then the rest of its certificate file */
     struct stat seen;
     bool have_seen, missing_logged, unreadable_logged;
     uint64_t rejected_hash; /* of the last content rejected at parse time, to log it once */
@@ -409,8 +409,7 @@ static bool source_refresh(struct source *src, bool initial)
     if (v == NULL) {
         if (hash != src->rejected_hash)
             log_error("%s: rejected: %s: %s%s", src->path, verdict_name(facts.verdict),
-                      facts.reason,
-                      src->history[0] ? "; the last good response stays in use" : "");
+                      facts.reason, src->history[0] ? "; the last good response stays in use" : "");
         src->rejected_hash = hash;
         return false;
     }
@@ -426,7 +425,7 @@ static bool source_refresh(struct source *src, bool initial)
 /* ---- configuration to sources --------------------------------------------------------- */
 
 /* load_pem_certs - every certificate of a PEM file, in order. NULL (logged) on failure. */
-static STACK_OF(X509) *load_pem_certs(const char *path, const char *setting, int line)
+static STACK_OF(X509) * load_pem_certs(const char *path, const char *setting, int line)
 {
     STACK_OF(X509) *certs = sk_X509_new_null();
     char err[256];
@@ -646,7 +645,8 @@ static size_t slot_of(const unsigned char fp[20], size_t mask)
 /* binding_find - lock-free lookup (the table only ever gains entries while published). */
 static struct binding *binding_find(struct snapshot *snap, const unsigned char fp[20])
 {
-    for (size_t i = slot_of(fp, snap->mask), n = 0; n <= snap->mask; i = (i + 1) & snap->mask, n++) {
+    for (size_t i = slot_of(fp, snap->mask), n = 0; n <= snap->mask;
+         i = (i + 1) & snap->mask, n++) {
         struct binding *b = atomic_load_explicit(&snap->table[i], memory_order_acquire);
         if (b == NULL)
             return NULL;
@@ -703,7 +703,7 @@ static void log_verdict_once(struct version *v, const struct source *src, const 
 }
 
 /* host_chain - the certificates the host configured for what it serves on `ssl`. */
-static STACK_OF(X509) *host_chain(SSL *ssl)
+static STACK_OF(X509) * host_chain(SSL *ssl)
 {
     STACK_OF(X509) *all = sk_X509_new_null(), *chain = NULL, *extra = NULL;
     if (all == NULL || ssl == NULL)
@@ -909,8 +909,8 @@ static void log_expiries(void)
     for (size_t i = 0; i < S.source_count; i++)
         for (int h = 0; h < HISTORY; h++) {
             struct version *v = S.sources[i]->history[h];
-            if (v == NULL || v->expiry_logged || !atomic_load(&v->usable) ||
-                v->next_update == 0 || now < v->next_update)
+            if (v == NULL || v->expiry_logged || !atomic_load(&v->usable) || v->next_update == 0 ||
+                now < v->next_update)
                 continue;
             struct tm tm;
             gmtime_r(&v->next_update, &tm);
@@ -1047,8 +1047,8 @@ static void init_once(void)
     if (S.cfg.response_dir != NULL) {
         struct stat st;
         S.response_dir = dir_get(S.cfg.response_dir);
-        if (S.response_dir != NULL && S.response_dir->fd >= 0 && fstat(S.response_dir->fd, &st) == 0 &&
-            (st.st_mode & S_IWOTH)) {
+        if (S.response_dir != NULL && S.response_dir->fd >= 0 &&
+            fstat(S.response_dir->fd, &st) == 0 && (st.st_mode & S_IWOTH)) {
             log_error("%s: response_dir is world-writable, so any local user could choose what is "
                       "stapled; ignored (chmod o-w it)",
                       S.cfg.response_dir);

@@ -283,8 +283,8 @@ enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
                    "the response is not about this certificate (no matching CertID)");
         return out->verdict;
     }
-    int status = OCSP_single_get0_status(single, &out->revocation_reason, &rev, &this_upd,
-                                         &next_upd);
+    int status =
+        OCSP_single_get0_status(single, &out->revocation_reason, &rev, &this_upd, &next_upd);
     out->this_update = to_time_t(this_upd);
     out->next_update = to_time_t(next_upd);
     out->revoked_at = to_time_t(rev);
@@ -336,14 +336,15 @@ enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
     return out->verdict;
 }
 
-X509 *find_issuer(X509 *leaf, STACK_OF(X509) *candidates)
+X509 *find_issuer(X509 *leaf, STACK_OF(X509) * candidates)
 {
     int n = candidates ? sk_X509_num(candidates) : 0;
     for (int i = 0; i < n; i++) {
         X509 *c = sk_X509_value(candidates, i);
         if (c == NULL || c == leaf || X509_cmp(c, leaf) == 0)
             continue;
-        if (X509_check_issued(c, leaf) == X509_V_OK && X509_verify(leaf, X509_get0_pubkey(c)) == 1) {
+        if (X509_check_issued(c, leaf) == X509_V_OK &&
+            X509_verify(leaf, X509_get0_pubkey(c)) == 1) {
             ERR_clear_error();
             return c;
         }

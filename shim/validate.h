@@ -27,7 +27,7 @@ enum verdict {
     VERDICT_UNKNOWN_STATUS, /* the responder does not know the certificate */
     VERDICT_WRONG_CERTIFICATE,
     VERDICT_BAD_SIGNATURE,
-    VERDICT_NO_ISSUER, /* the issuer needed to check the response could not be found */
+    VERDICT_NO_ISSUER,      /* the issuer needed to check the response could not be found */
     VERDICT_NOT_SUCCESSFUL, /* responseStatus other than successful (tryLater, ...) */
     VERDICT_MALFORMED,
     VERDICT_UNREADABLE,
@@ -76,7 +76,7 @@ bool response_mentions_serial(OCSP_BASICRESP *basic, const ASN1_INTEGER *serial)
 /* find_issuer - the first certificate of `candidates` (may be NULL) that issued `leaf`: names
  * and key identifiers match and its key verifies the leaf's signature. Not referenced: valid
  * as long as `candidates` is. */
-X509 *find_issuer(X509 *leaf, STACK_OF(X509) *candidates);
+X509 *find_issuer(X509 *leaf, STACK_OF(X509) * candidates);
 
 /* cert_fingerprint - SHA-1 of the DER certificate (OpenSSL caches it on the object, so this is
  * a copy, cheap enough for every handshake). Returns 1 on success. */
