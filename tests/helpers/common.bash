@@ -21,12 +21,21 @@ port_listening() {
         END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# free_port - a port nobody listens on.
+# port_in_use PORT - any local socket on PORT, in any state (a client's ephemeral port or a
+# TIME_WAIT would make bind() fail too).
+port_in_use() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v p=":$hex" 'substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# free_port - an unused port below the kernel's ephemeral range (32768 and up by default).
 free_port() {
     local p
     while :; do
-        p=$((20000 + RANDOM % 40000))
-        port_listening "$p" || { echo "$p"; return; }
+        p=$((10000 + RANDOM % 22000))
+        port_in_use "$p" || { echo "$p"; return; }
     done
 }
 

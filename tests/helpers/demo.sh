@@ -25,7 +25,7 @@ staples = ( { certificate = "$WORK/pki/rsa-chain.pem"; response = "$WORK/ocsp/ma
 CONF
 cat "$WORK/ocspstaple.conf"
 
-port=$((20000 + RANDOM % 40000))
+port=$((10000 + RANDOM % 22000))
 say "Starting an unmodified openssl s_server on 127.0.0.1:$port with LD_PRELOAD=build/libocspstaple.so"
 OCSPSTAPLE_CONF="$WORK/ocspstaple.conf" LD_PRELOAD="$ROOT/build/libocspstaple.so" \
     openssl s_server -accept "127.0.0.1:$port" -www -quiet \
