@@ -87,22 +87,35 @@ wait_listening() {
     return 1
 }
 
+# start_on_free_port NAME CONF CMD... - start_host on a fresh $PORT (CMD may use the literal
+# word @PORT@); if the port was taken in between (bind failed), try another, up to 3 times.
+start_on_free_port() {
+    local name=$1 conf=$2 attempt
+    shift 2
+    for attempt in 1 2 3; do
+        PORT=$(free_port)
+        SERVER_LOG="$BATS_TEST_TMPDIR/$name.$PORT.log"
+        if start_host "$conf" "$SERVER_LOG" "${@//@PORT@/$PORT}" 2> "$SERVER_LOG.why"; then
+            return 0
+        fi
+        grep -qiE "bind|address already in use" "$SERVER_LOG" || break
+    done
+    cat "$SERVER_LOG.why" >&2
+    return 1
+}
+
 # start_s_server CONF ARGS... - unmodified `openssl s_server` under the shim on $PORT.
 start_s_server() {
     local conf=$1
     shift
-    PORT=$(free_port)
-    SERVER_LOG="$BATS_TEST_TMPDIR/s_server.$PORT.log"
-    start_host "$conf" "$SERVER_LOG" openssl s_server -accept "127.0.0.1:$PORT" -www "$@"
+    start_on_free_port s_server "$conf" openssl s_server -accept "127.0.0.1:@PORT@" -www "$@"
 }
 
 # start_tls_server CONF ARGS... - the test host program (tests/helpers/tls_server.c) on $PORT.
 start_tls_server() {
     local conf=$1
     shift
-    PORT=$(free_port)
-    SERVER_LOG="$BATS_TEST_TMPDIR/tls_server.$PORT.log"
-    start_host "$conf" "$SERVER_LOG" "$TLS_SERVER" --port "$PORT" "$@"
+    start_on_free_port tls_server "$conf" "$TLS_SERVER" --port @PORT@ "$@"
 }
 
 # stop_hosts - stop every host this test started, with their children.
