@@ -44,7 +44,7 @@ LIBCONFIG_SONAME ?= $(or $(shell objdump -p "$$($(CC) -print-file-name=libconfig
 
 PRELOAD_SRC := shim/preload.c shim/log.c
 CORE_SRC    := shim/core.c shim/status_callback.c shim/store.c shim/validate.c \
-               shim/config.c shim/sni.c shim/log.c
+               shim/config.c shim/files.c shim/sni.c shim/log.c
 HEADERS     := $(wildcard shim/*.h)
 
 PRELOAD_OBJ := $(PRELOAD_SRC:shim/%.c=$(BUILD)/preload/%.o)

@@ -44,6 +44,7 @@
 #include <openssl/pem.h>
 
 #include "config.h"
+#include "files.h"
 #include "log.h"
 #include "sni.h"
 #include "validate.h"
@@ -265,69 +266,6 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* read_response_file - the bytes of a regular file of at most RESPONSE_MAX_BYTES, through the
- * directory handle. Returns an OPENSSL_malloc'ed buffer (possibly of length 0) or NULL with
- * the reason in `why`. */
-static unsigned char *read_response_file(struct source *src, const struct stat *st, size_t *len,
-                                         char *why, size_t whylen)
-{
-    int dfd = dir_fd(src->dir);
-    unsigned char *buf = NULL;
-    struct stat fst;
-
-    if (dfd < 0) {
-        snprintf(why, whylen, "its directory cannot be opened");
-        return NULL;
-    }
-    if (!S_ISREG(st->st_mode)) {
-        snprintf(why, whylen, "not a regular file");
-        return NULL;
-    }
-    if (st->st_size > RESPONSE_MAX_BYTES) {
-        snprintf(why, whylen, "%lld bytes, too large for an OCSP response (limit %d)",
-                 (long long)st->st_size, RESPONSE_MAX_BYTES);
-        return NULL;
-    }
-    int fd = openat(dfd, src->name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, whylen, "%s", strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_size > RESPONSE_MAX_BYTES) {
-        snprintf(why, whylen, "changed while being opened");
-        goto fail;
-    }
-    buf = OPENSSL_malloc((size_t)fst.st_size + 1);
-    if (buf == NULL) {
-        snprintf(why, whylen, "out of memory");
-        goto fail;
-    }
-    size_t got = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + got, (size_t)fst.st_size + 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(why, whylen, "read error: %s", strerror(errno));
-            goto fail;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-        if (got > (size_t)fst.st_size) {
-            snprintf(why, whylen, "grew while being read");
-            goto fail;
-        }
-    }
-    close(fd);
-    *len = got;
-    return buf;
-fail:
-    OPENSSL_free(buf);
-    close(fd);
-    return NULL;
-}
-
 /* content_hash - FNV-1a of a file's bytes, to recognise content seen before. */
 static uint64_t content_hash(const unsigned char *p, size_t len)
 {
@@ -384,7 +322,7 @@ static bool source_refresh(struct source *src, bool initial)
     clock_gettime(CLOCK_REALTIME, &now);
     bool settled = now.tv_sec - st.st_mtim.tv_sec > 1 ||
                    (now.tv_sec - st.st_mtim.tv_sec == 1 && now.tv_nsec >= st.st_mtim.tv_nsec);
-    unsigned char *der = read_response_file(src, &st, &len, why, sizeof(why));
+    unsigned char *der = response_file_read(dfd, src->name, &len, why, sizeof(why));
     if (der == NULL) {
         if (!src->unreadable_logged)
             log_error("%s: cannot be read: %s%s", src->path, why,
@@ -424,44 +362,6 @@ static bool source_refresh(struct source *src, bool initial)
 
 /* ---- configuration to sources --------------------------------------------------------- */
 
-/* load_pem_certs - every certificate of a PEM file, in order. NULL (logged) on failure. */
-static STACK_OF(X509) * load_pem_certs(const char *path, const char *setting, int line)
-{
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    char err[256];
-    BIO *bio = BIO_new_file(path, "r");
-    X509 *x;
-
-    if (bio == NULL || certs == NULL) {
-        log_error("%s:%d: %s %s: cannot be read: %s", S.cfg.path, line, setting, path,
-                  bio == NULL ? strerror(errno) : "out of memory");
-        goto fail;
-    }
-    while (sk_X509_num(certs) < CERT_FILE_MAX_CERTS &&
-           (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-        if (!sk_X509_push(certs, x)) {
-            X509_free(x);
-            goto fail;
-        }
-    }
-    unsigned long e = ERR_peek_last_error();
-    if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
-        ERR_clear_error(); /* the normal end of the file */
-    if (ERR_peek_error() != 0 || sk_X509_num(certs) == 0) {
-        log_error("%s:%d: %s %s: %s", S.cfg.path, line, setting, path,
-                  sk_X509_num(certs) == 0 ? "holds no PEM certificate"
-                                          : openssl_errors(err, sizeof(err)));
-        goto fail;
-    }
-    BIO_free(bio);
-    return certs;
-fail:
-    ERR_clear_error();
-    BIO_free(bio);
-    sk_X509_pop_free(certs, X509_free);
-    return NULL;
-}
-
 static struct source *add_source(const char *path, struct dir_handle *dir, const char *name)
 {
     if (S.source_count == S.source_cap) {
@@ -488,29 +388,12 @@ static struct source *add_source(const char *path, struct dir_handle *dir, const
 /* add_entry_source - one `staples` entry: its certificates, then the source for its file. */
 static void add_entry_source(const struct staple_entry *e)
 {
-    STACK_OF(X509) *issuers = sk_X509_new_null();
+    STACK_OF(X509) *issuers = NULL;
     X509 *leaf = NULL;
     char *dirpath = NULL, *base = NULL;
 
-    if (issuers == NULL)
-        return;
-    if (e->issuer != NULL) {
-        STACK_OF(X509) *is = load_pem_certs(e->issuer, "issuer", e->line);
-        if (is == NULL)
-            goto skip;
-        while (sk_X509_num(is) > 0)
-            sk_X509_push(issuers, sk_X509_shift(is));
-        sk_X509_free(is);
-    }
-    if (e->certificate != NULL) {
-        STACK_OF(X509) *chain = load_pem_certs(e->certificate, "certificate", e->line);
-        if (chain == NULL)
-            goto skip;
-        leaf = sk_X509_shift(chain);
-        while (sk_X509_num(chain) > 0)
-            sk_X509_push(issuers, sk_X509_shift(chain));
-        sk_X509_free(chain);
-    }
+    if (entry_load_certs(S.cfg.path, e, &leaf, &issuers) != 0)
+        goto skip;
     if (split_path(e->response, &dirpath, &base) != 0) {
         log_error("%s:%d: response %s: not a file name", S.cfg.path, e->line, e->response);
         goto skip;
@@ -750,14 +633,9 @@ static struct binding *bind_leaf(struct snapshot *snap, SSL *ssl, X509 *leaf,
             if (v == NULL || (src->leaf == NULL && !response_mentions_serial(v->basic, serial)))
                 continue;
             any_candidate = true;
-            X509 *issuer = find_issuer(leaf, src->issuers);
-            if (issuer == NULL && ssl != NULL) {
-                if (chain == NULL)
-                    chain = host_chain(ssl);
-                issuer = find_issuer(leaf, chain);
-            }
-            if (issuer == NULL)
-                issuer = find_issuer(leaf, (STACK_OF(X509) *)OCSP_resp_get0_certs(v->basic));
+            if (chain == NULL && ssl != NULL)
+                chain = host_chain(ssl);
+            X509 *issuer = entry_find_issuer(leaf, src->issuers, chain, v->basic);
             if (issuer == NULL && ssl == NULL) {
                 *incomplete = true;
                 goto out;
