@@ -47,14 +47,19 @@ CORE_SRC    := shim/core.c shim/status_callback.c shim/store.c shim/validate.c \
                shim/config.c shim/files.c shim/sni.c shim/log.c
 HEADERS     := $(wildcard shim/*.h)
 
+# The command links the same configuration, file and validation code as the core.
+CMD_SRC     := shim/ocspstaple.c shim/check.c shim/report.c shim/fetch.c shim/ocsp_http.c \
+               shim/validate.c shim/config.c shim/files.c shim/log.c
+
 PRELOAD_OBJ := $(PRELOAD_SRC:shim/%.c=$(BUILD)/preload/%.o)
+CMD_OBJ     := $(CMD_SRC:shim/%.c=$(BUILD)/cmd/%.o)
 CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
 
 TEST_PROGS  := $(BUILD)/tests/tls_server
 
 .PHONY: all check demo install uninstall clean deps test-deps test-programs format lint
 
-all: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so
+all: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BUILD)/ocspstaple
 
 $(BUILD)/preload/%.o: shim/%.c $(HEADERS) | $(BUILD)/preload
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -62,8 +67,14 @@ $(BUILD)/preload/%.o: shim/%.c $(HEADERS) | $(BUILD)/preload
 $(BUILD)/core/%.o: shim/%.c $(HEADERS) | $(BUILD)/core
 	$(CC) $(CPPFLAGS) -DOCSPSTAPLE_LIBCONFIG_SONAME='"$(LIBCONFIG_SONAME)"' $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/preload $(BUILD)/core:
+$(BUILD)/cmd/%.o: shim/%.c $(HEADERS) | $(BUILD)/cmd
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIE -c -o $@ $<
+
+$(BUILD)/preload $(BUILD)/core $(BUILD)/cmd:
 	mkdir -p $@
+
+$(BUILD)/ocspstaple: $(CMD_OBJ)
+	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $(CMD_OBJ) $(CONFIG_LIBS) $(SSL_LIBS)
 
 # The preload object links libc only (plus libdl/libpthread, part of libc on current glibc).
 $(BUILD)/libocspstaple.so: $(PRELOAD_OBJ) shim/preload.map
@@ -99,12 +110,15 @@ demo: test-deps
 install: all
 	install -d $(DESTDIR)$(PKGLIBDIR)
 	install -m 0644 $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(DESTDIR)$(PKGLIBDIR)/
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/ocspstaple $(DESTDIR)$(SBINDIR)/ocspstaple
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	test -e $(DESTDIR)$(SYSCONFDIR)/ocspstaple.conf || \
 	    install -m 0644 conf/ocspstaple.conf.example $(DESTDIR)$(SYSCONFDIR)/ocspstaple.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(PKGLIBDIR)/libocspstaple.so $(DESTDIR)$(PKGLIBDIR)/libocspstaple-core.so
+	rm -f $(DESTDIR)$(SBINDIR)/ocspstaple
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
 
 format:

@@ -321,6 +321,8 @@ static void parse_staples(struct config *cfg, config_setting_t *list)
         struct staple_entry *e = &cfg->entries[cfg->entry_count];
         if (parse_entry(cfg, libconfig.setting_get_elem(list, (unsigned)i), e))
             cfg->entry_count++;
+        else
+            cfg->skipped_entries++;
     }
 }
 

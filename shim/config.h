@@ -40,7 +40,8 @@ struct config {
     char *response_dir; /* optional */
     struct staple_entry *entries;
     size_t entry_count;
-    unsigned problems; /* settings or entries that were rejected (each one logged) */
+    unsigned problems;        /* settings or entries that were rejected (each one logged) */
+    unsigned skipped_entries; /* `staples` groups dropped because of a problem */
 };
 
 /* config_path - the configuration file this process should read: $OCSPSTAPLE_CONF (read with

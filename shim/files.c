@@ -19,8 +19,8 @@
 #define CERT_FILE_MAX_CERTS 64
 
 /* load_pem_certs - every certificate of a PEM file, in order. NULL (logged) on failure. */
-static STACK_OF(X509) * load_pem_certs(const char *conf_path, int line, const char *setting,
-                                        const char *path)
+static STACK_OF(X509) *
+    load_pem_certs(const char *conf_path, int line, const char *setting, const char *path)
 {
     STACK_OF(X509) *certs = sk_X509_new_null();
     char err[256];
@@ -58,7 +58,7 @@ fail:
 }
 
 /* move_all - append every certificate of `from` to `to` and free `from`. */
-static int move_all(STACK_OF(X509) *from, STACK_OF(X509) *to)
+static int move_all(STACK_OF(X509) * from, STACK_OF(X509) * to)
 {
     int ok = 1;
     while (sk_X509_num(from) > 0) {
@@ -73,7 +73,7 @@ static int move_all(STACK_OF(X509) *from, STACK_OF(X509) *to)
 }
 
 int entry_load_certs(const char *conf_path, const struct staple_entry *e, X509 **leaf,
-                     STACK_OF(X509) **issuers)
+                     STACK_OF(X509) * *issuers)
 {
     STACK_OF(X509) *all = sk_X509_new_null(), *got;
     X509 *first = NULL;
@@ -101,7 +101,7 @@ fail:
     return -1;
 }
 
-X509 *entry_find_issuer(X509 *leaf, STACK_OF(X509) *issuers, STACK_OF(X509) *host_chain,
+X509 *entry_find_issuer(X509 *leaf, STACK_OF(X509) * issuers, STACK_OF(X509) * host_chain,
                         OCSP_BASICRESP *basic)
 {
     X509 *issuer = find_issuer(leaf, issuers);

@@ -19,12 +19,12 @@
  * logged as "CONF:LINE: setting FILE: reason". Returns 0, or -1 when a named file is unusable
  * (nothing is returned then). Thread-safe. */
 int entry_load_certs(const char *conf_path, const struct staple_entry *e, X509 **leaf,
-                     STACK_OF(X509) **issuers);
+                     STACK_OF(X509) * *issuers);
 
 /* entry_find_issuer - the issuer of `leaf` as the shim looks for it: among `issuers` (the
  * entry's), else `host_chain` (may be NULL), else the certificates inside `basic` (may be
  * NULL). The result is borrowed from those stacks. */
-X509 *entry_find_issuer(X509 *leaf, STACK_OF(X509) *issuers, STACK_OF(X509) *host_chain,
+X509 *entry_find_issuer(X509 *leaf, STACK_OF(X509) * issuers, STACK_OF(X509) * host_chain,
                         OCSP_BASICRESP *basic);
 
 /* response_file_read - the bytes of `name` relative to directory descriptor `dirfd` (or

@@ -26,6 +26,14 @@ static int bucket_burst; /* 0: no rate limiting */
 static double bucket_tokens;
 static time_t bucket_refilled;
 static unsigned long bucket_dropped;
+static void (*capture_fn)(enum log_level, const char *, void *);
+static void *capture_arg;
+
+void log_set_capture(void (*fn)(enum log_level level, const char *text, void *arg), void *arg)
+{
+    capture_fn = fn;
+    capture_arg = arg;
+}
 
 void log_configure(enum log_level level, enum log_target target)
 {
@@ -209,5 +217,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    write_line(level, text);
+    if (capture_fn != NULL)
+        capture_fn(level, text, capture_arg);
+    else
+        write_line(level, text);
 }

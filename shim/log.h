@@ -28,6 +28,11 @@ int log_level_enabled(enum log_level level);
  * the command, which writes a bounded report, does not. */
 void log_set_ratelimit(int burst);
 
+/* log_set_capture - send every message that passes the level filter to `fn` instead of the
+ * destination (NULL restores the destination). For the command, which reports configuration
+ * problems inside its own output. */
+void log_set_capture(void (*fn)(enum log_level level, const char *text, void *arg), void *arg);
+
 /* log_msg - write one line at `level` unless filtered or rate-limited. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

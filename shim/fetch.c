@@ -1,0 +1,305 @@
+/*
+ * fetch.c - `ocspstaple fetch`: keep every configured response fresh.
+ *
+ * For each entry that names its certificate: judge the current file exactly as the shim
+ * would; when it is missing, not stapleable, or past the middle of its validity window (plus
+ * a random jitter, so that many hosts do not ask at the same second), ask the responder named
+ * by the entry (`responder`) or by the certificate (Authority Information Access), judge the
+ * answer the same way, and replace the file atomically when the answer is better. A worse
+ * answer (invalid, older) never replaces a stapleable response; a revocation is written only
+ * when its signature verifies, and said loudly.
+ */
+#include "fetch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "files.h"
+#include "log.h"
+#include "ocsp_http.h"
+#include "validate.h"
+
+/* What an entry's file says now. */
+struct current {
+    bool readable;
+    bool stapleable;
+    unsigned char *der;
+    size_t len;
+    struct response_facts facts;
+};
+
+static void judge_file(const char *path, X509 *leaf, STACK_OF(X509) * issuers,
+                       const struct validation_policy *policy, struct current *cur, X509 **issuer)
+{
+    char why[256];
+
+    memset(cur, 0, sizeof(*cur));
+    cur->der = response_file_read(AT_FDCWD, path, &cur->len, why, sizeof(why));
+    if (cur->der == NULL) {
+        cur->facts.verdict = VERDICT_UNREADABLE;
+        snprintf(cur->facts.reason, sizeof(cur->facts.reason), "%s", why);
+        *issuer = entry_find_issuer(leaf, issuers, NULL, NULL);
+        return;
+    }
+    cur->readable = true;
+    OCSP_BASICRESP *basic = response_parse(cur->der, cur->len, &cur->facts);
+    *issuer = entry_find_issuer(leaf, issuers, NULL, basic);
+    if (basic != NULL) {
+        response_validate(basic, leaf, *issuer, policy, time(NULL), &cur->facts);
+        cur->stapleable = verdict_stapleable(cur->facts.verdict, policy);
+    }
+    OCSP_BASICRESP_free(basic);
+}
+
+/* refresh_due - a good current response is refreshed once more than half of its validity
+ * window has passed, plus up to a tenth of the window at random. */
+static bool refresh_due(const struct current *cur, time_t now, time_t *when)
+{
+    if (!cur->stapleable || cur->facts.verdict != VERDICT_GOOD)
+        return true;
+    double window = difftime(cur->facts.next_update, cur->facts.this_update);
+    unsigned int r = 0;
+    RAND_bytes((unsigned char *)&r, sizeof(r));
+    double jitter = window * 0.1 * ((double)r / 4294967296.0);
+    *when = cur->facts.this_update + (time_t)(window / 2 + jitter);
+    return now >= *when;
+}
+
+static char *responder_url(const struct staple_entry *e, X509 *leaf)
+{
+    if (e->responder != NULL)
+        return strdup(e->responder);
+    STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(leaf);
+    char *url = NULL;
+    if (urls != NULL && sk_OPENSSL_STRING_num(urls) > 0)
+        url = strdup(sk_OPENSSL_STRING_value(urls, 0));
+    X509_email_free(urls);
+    return url;
+}
+
+/* write_atomically - a temporary file beside `path`, fsync, rename over, fsync the directory;
+ * the old file's permissions and owner are kept. Returns 0 or -1 with `why`. */
+static int write_atomically(const char *path, const unsigned char *der, size_t len, char *why,
+                            size_t whylen)
+{
+    char *copy1 = strdup(path), *copy2 = strdup(path), tmp[4096];
+    int fd = -1, rc = -1;
+    struct stat old;
+
+    if (copy1 == NULL || copy2 == NULL) {
+        snprintf(why, whylen, "out of memory");
+        goto done;
+    }
+    const char *dir = dirname(copy1), *base = basename(copy2);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, whylen, "cannot create a temporary file in %s: %s", dir, strerror(errno));
+        goto done;
+    }
+    if (stat(path, &old) == 0) {
+        (void)fchmod(fd, old.st_mode & 07777);
+        if (fchown(fd, old.st_uid, old.st_gid) != 0 && errno != EPERM)
+            log_warning("%s: cannot keep the owner: %s", path, strerror(errno));
+    } else {
+        (void)fchmod(fd, 0644);
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, der + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(why, whylen, "cannot write %.300s: %s", tmp, strerror(errno));
+            goto done;
+        }
+        done += (size_t)n;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        fd = -1;
+        snprintf(why, whylen, "cannot write %.300s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        snprintf(why, whylen, "cannot rename over %s: %s", path, strerror(errno));
+        goto done;
+    }
+    tmp[0] = '\0';
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    rc = 0;
+done:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0 && tmp[0] != '\0')
+        unlink(tmp);
+    free(copy1);
+    free(copy2);
+    return rc;
+}
+
+static void iso(time_t t, char *buf, size_t size)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+enum outcome { OUTCOME_OK, OUTCOME_FAILED };
+
+/* fetch_entry - one entry. Returns whether anything failed; *stapleable_after tells whether
+ * the entry's file is stapleable once done (or would be, with --dry-run). */
+static enum outcome fetch_entry(const struct config *cfg, const struct staple_entry *e,
+                                const struct fetch_options *opt, bool *stapleable_after,
+                                bool *counts)
+{
+    struct validation_policy policy = {cfg->verify, cfg->skew, cfg->serve_revoked};
+    struct current cur;
+    struct response_facts facts;
+    X509 *leaf = NULL, *issuer = NULL;
+    STACK_OF(X509) *issuers = NULL;
+    OCSP_REQUEST *req = NULL;
+    OCSP_BASICRESP *basic = NULL;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    char why[512], when[32], *url = NULL;
+    enum outcome result = OUTCOME_FAILED;
+    time_t now = time(NULL), due = 0;
+
+    memset(&cur, 0, sizeof(cur));
+    *counts = true;
+    *stapleable_after = false;
+    if (entry_load_certs(cfg->path, e, &leaf, &issuers) != 0 || leaf == NULL)
+        goto out; /* logged */
+    judge_file(e->response, leaf, issuers, &policy, &cur, &issuer);
+    *stapleable_after = cur.stapleable;
+    url = responder_url(e, leaf);
+    if (url == NULL) {
+        log_info("%s: %s names no OCSP responder; nothing to fetch (skipped)", e->response,
+                 e->certificate);
+        *counts = false;
+        result = OUTCOME_OK;
+        goto out;
+    }
+    if (!opt->force && !refresh_due(&cur, now, &due)) {
+        iso(due, when, sizeof(when));
+        log_info("%s: fresh (%s); next refresh after %s", e->response, cur.facts.reason, when);
+        result = OUTCOME_OK;
+        goto out;
+    }
+    if (issuer == NULL) {
+        log_error("%s: cannot build a request for %s: its issuer certificate was not found (set "
+                  "`issuer`, or put the chain in the certificate file)",
+                  e->response, e->certificate);
+        goto out;
+    }
+    req = OCSP_REQUEST_new();
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer);
+    if (req == NULL || id == NULL || OCSP_request_add0_id(req, id) == NULL) {
+        OCSP_CERTID_free(id);
+        log_error("%s: cannot build the OCSP request", e->response);
+        goto out;
+    }
+    der = ocsp_query(url, req, (int)cfg->fetch_timeout, &len, why, sizeof(why));
+    if (der == NULL) {
+        log_error("%s: asking %s failed: %s; the current file is left as it is", e->response, url,
+                  why);
+        goto out;
+    }
+    basic = response_parse(der, len, &facts);
+    if (basic != NULL) {
+        X509 *resp_issuer = entry_find_issuer(leaf, issuers, NULL, basic);
+        struct validation_policy strict = policy;
+        response_validate(basic, leaf, resp_issuer, &policy, now, &facts);
+        /* A revocation is written only when its signature verifies, whatever `verify` says. */
+        if (facts.verdict == VERDICT_REVOKED && !policy.verify) {
+            strict.verify = true;
+            response_validate(basic, leaf, resp_issuer, &strict, now, &facts);
+        }
+    }
+    if (facts.verdict != VERDICT_GOOD && facts.verdict != VERDICT_REVOKED) {
+        log_error("%s: %s answered with an unusable response: %s: %s; the current file is left "
+                  "as it is",
+                  e->response, url, verdict_name(facts.verdict), facts.reason);
+        goto out;
+    }
+    if (facts.verdict == VERDICT_GOOD && cur.stapleable && cur.facts.verdict == VERDICT_GOOD &&
+        facts.this_update < cur.facts.this_update) {
+        log_info("%s: %s answered with a response older than the current one; kept the current",
+                 e->response, url);
+        result = OUTCOME_OK;
+        goto out;
+    }
+    if (cur.readable && cur.len == len && memcmp(cur.der, der, len) == 0) {
+        log_info("%s: %s answered with the same response; nothing to write", e->response, url);
+        result = OUTCOME_OK;
+        goto out;
+    }
+    if (facts.verdict == VERDICT_REVOKED)
+        log_error("%s: %s says %s is REVOKED: %s", e->response, url, e->certificate, facts.reason);
+    if (opt->dry_run) {
+        printf("%s: would write %zu bytes from %s: %s: %s\n", e->response, len, url,
+               verdict_name(facts.verdict), facts.reason);
+    } else if (write_atomically(e->response, der, len, why, sizeof(why)) != 0) {
+        log_error("%s: %s", e->response, why);
+        goto out;
+    } else {
+        log_info("%s: written from %s: %s", e->response, url, facts.reason);
+    }
+    *stapleable_after = verdict_stapleable(facts.verdict, &policy);
+    result = OUTCOME_OK;
+out:
+    OPENSSL_free(cur.der);
+    OPENSSL_free(der);
+    OCSP_BASICRESP_free(basic);
+    OCSP_REQUEST_free(req);
+    X509_free(leaf);
+    sk_X509_pop_free(issuers, X509_free);
+    free(url);
+    ERR_clear_error();
+    return result;
+}
+
+int fetch_run(const char *config_path, const struct fetch_options *opt)
+{
+    struct config cfg;
+    bool failed = false, unstapleable = false;
+
+    if (config_load(config_path, &cfg) != 0) {
+        config_free(&cfg);
+        return 3;
+    }
+    log_configure(cfg.log_level, LOG_TARGET_STDERR);
+    size_t with_cert = 0;
+    for (size_t i = 0; i < cfg.entry_count; i++) {
+        const struct staple_entry *e = &cfg.entries[i];
+        bool stapleable, counts;
+        if (e->certificate == NULL)
+            continue;
+        with_cert++;
+        if (fetch_entry(&cfg, e, opt, &stapleable, &counts) != OUTCOME_OK)
+            failed = true;
+        if (counts && !stapleable)
+            unstapleable = true;
+    }
+    if (with_cert == 0)
+        log_info("%s: no staples entry names a certificate: nothing to fetch", config_path);
+    if (cfg.skipped_entries > 0)
+        failed = true;
+    config_free(&cfg);
+    return unstapleable ? 2 : failed ? 1 : 0;
+}
