@@ -55,15 +55,20 @@ bool verdict_stapleable(enum verdict v, const struct validation_policy *policy)
 char *openssl_errors(char *buf, size_t size)
 {
     unsigned long code;
+    const char *data = NULL;
+    int flags = 0;
     size_t used = 0;
 
     if (size == 0)
         return buf;
     buf[0] = '\0';
-    while ((code = ERR_get_error()) != 0) {
+    while ((code = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
         char one[200];
         ERR_error_string_n(code, one, sizeof(one));
-        int n = snprintf(buf + used, size - used, "%s%s", used ? "; " : "", one);
+        /* The detail OpenSSL attached (an HTTP status and reason, a file name) says most. */
+        int with_data = data != NULL && data[0] != '\0' && (flags & ERR_TXT_STRING);
+        int n = snprintf(buf + used, size - used, "%s%s%s%s%s", used ? "; " : "", one,
+                         with_data ? " (" : "", with_data ? data : "", with_data ? ")" : "");
         if (n < 0 || (size_t)n >= size - used)
             break;
         used += (size_t)n;

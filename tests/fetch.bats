@@ -1,0 +1,241 @@
+#!/usr/bin/env bats
+# `ocspstaple fetch` against a real responder on loopback (openssl ocsp) and a misbehaving one.
+
+load helpers/common
+load helpers/responder
+
+setup() {
+    CONF="$BATS_TEST_TMPDIR/ocspstaple.conf"
+    OUT="$BATS_TEST_TMPDIR/ocsp"
+    mkdir -p "$OUT"
+    RESP="$OUT/mail.der"
+}
+
+teardown() {
+    stop_hosts
+}
+
+# conf_for URL [extra settings] - one entry for rsa.pem whose responder is URL.
+conf_for() {
+    write_conf "$CONF" <<EOF
+${2:-}
+staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$RESP"; responder = "$1"; } );
+EOF
+}
+
+@test "first fetch: the response is written, and the shim would staple it" {
+    start_responder index.txt
+    conf_for "$RESPONDER_URL"
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    assert_success
+    assert_output --partial "written from $RESPONDER_URL: good"
+    [ -s "$RESP" ]
+    run stat -c %a "$RESP"
+    assert_output 644
+    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    assert_success
+    assert_output --partial "OK: stapled"
+    # No temporary file is left behind.
+    run bash -c "ls -A '$OUT'"
+    assert_output mail.der
+}
+
+@test "no fetch while fresh; --force fetches anyway" {
+    start_responder index.txt
+    conf_for "$RESPONDER_URL"
+    "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    local before
+    before=$(stat -c %i.%Y "$RESP")
+    sleep 1.1
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    assert_success
+    assert_output --partial "fresh"
+    assert_output --partial "next refresh after"
+    run stat -c %i.%Y "$RESP"
+    assert_output "$before"
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    assert_success
+    assert_output --partial "written from"
+    run stat -c %i.%Y "$RESP"
+    refute_output "$before"
+}
+
+@test "past half of the validity window, with jitter: fetched" {
+    start_responder index.txt
+    conf_for "$RESPONDER_URL"
+    make_response "$RESP" -5d 7   # thisUpdate 5 days ago, 2 days left: past 50 % + 10 % jitter
+    local before
+    before=$(this_update "$RESP")
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    assert_success
+    assert_output --partial "written from"
+    run this_update "$RESP"
+    refute_output "$before"
+}
+
+@test "--dry-run asks and checks, says what it would write, and writes nothing" {
+    start_responder index.txt
+    conf_for "$RESPONDER_URL"
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --dry-run
+    assert_success
+    assert_output --partial "$RESP: would write"
+    [ ! -e "$RESP" ]
+}
+
+@test "revocation is picked up: written (validly signed), logged as REVOKED, exit 2" {
+    start_responder index.txt
+    conf_for "$RESPONDER_URL"
+    "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    stop_responder
+    start_responder index-revoked.txt
+    conf_for "$RESPONDER_URL"
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    assert_failure 2
+    assert_output --partial "is REVOKED"
+    run openssl ocsp -respin "$RESP" -resp_text -noverify
+    assert_output --partial "Cert Status: revoked"
+    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    assert_failure 2
+    assert_output --partial "REVOKED"
+}
+
+@test "a revocation signed by the wrong key is not written, even with verify = false" {
+    start_responder index-revoked.txt ca2
+    conf_for "$RESPONDER_URL" "verify = false;"
+    cp "$FX/rsa-good.der" "$RESP"
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    assert_failure 1
+    assert_output --partial "bad signature"
+    run cmp "$RESP" "$FX/rsa-good.der"
+    assert_success
+}
+
+@test "responder down: the current file is untouched, exit 1; without a current file, exit 2" {
+    local port
+    port=$(free_port)
+    conf_for "http://127.0.0.1:$port/"
+    cp "$FX/rsa-good.der" "$RESP"
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    assert_failure 1
+    assert_output --partial "asking http://127.0.0.1:$port/ failed"
+    run cmp "$RESP" "$FX/rsa-good.der"
+    assert_success
+    rm "$RESP"
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    assert_failure 2
+    [ ! -e "$RESP" ]
+}
+
+# misbehaving MODE REASON - the stub answers in MODE: nothing is written, exit 1, REASON logged.
+misbehaving() {
+    start_stub "$1"
+    conf_for "$RESPONDER_URL" "fetch_timeout = 2;"
+    cp "$FX/rsa-good.der" "$RESP"
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    assert_failure 1
+    assert_output --regexp "$2"
+    run cmp "$RESP" "$FX/rsa-good.der"
+    assert_success
+}
+
+@test "responder answering HTTP 500: nothing written, exit 1" {
+    misbehaving 500 "failed: .*code=500"
+}
+
+@test "responder answering garbage as application/ocsp-response: nothing written, exit 1" {
+    misbehaving garbage "failed|unusable response: malformed"
+}
+
+@test "responder answering HTML: nothing written, exit 1" {
+    misbehaving html "failed: .*content.type"
+}
+
+@test "responder answering tryLater: nothing written, exit 1" {
+    misbehaving trylater "unusable response: not successful.*trylater"
+}
+
+@test "responder dropping the connection mid-request: nothing written, exit 1" {
+    misbehaving drop "failed"
+}
+
+@test "responder never answering: the timeout ends it, nothing written, exit 1" {
+    local start=$SECONDS
+    misbehaving hang "failed: .*(timeout|timed out)"
+    [ $((SECONDS - start)) -lt 20 ]
+}
+
+@test "a certificate without an OCSP responder URL is skipped with one info line, exit 0" {
+    write_conf "$CONF" <<EOF
+staples = ( { certificate = "$FX/noaia.pem"; issuer = "$FX/ca.pem"; response = "$RESP"; } );
+EOF
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    assert_success
+    assert_output --partial "names no OCSP responder; nothing to fetch (skipped)"
+}
+
+@test "the responder named in the certificate (AIA) is used when no responder is set" {
+    start_responder index.txt
+    "$ROOT/tests/helpers/mkfixtures.sh" "$BATS_TEST_TMPDIR/pki" "$RESPONDER_URL"
+    # The new PKI has its own CA: a responder for it.
+    stop_responder
+    local pki="$BATS_TEST_TMPDIR/pki"
+    (cd "$pki" && exec setsid openssl ocsp -index index.txt -port "$RESPONDER_PORT" \
+        -rsigner ca.pem -rkey ca.key -CA ca.pem -ndays 7) > "$RESPONDER_LOG" 2>&1 < /dev/null 3>&- &
+    echo $! >> "$HOSTS_FILE"
+    wait_listening "$RESPONDER_PORT" $! "$RESPONDER_LOG"
+    write_conf "$CONF" <<EOF
+staples = ( { certificate = "$pki/rsa-chain.pem"; response = "$RESP"; } );
+EOF
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    assert_success
+    assert_output --partial "written from $RESPONDER_URL"
+}
+
+@test "permissions and owner of the old file are kept" {
+    start_responder index.txt
+    conf_for "$RESPONDER_URL"
+    cp "$FX/rsa-good.der" "$RESP"
+    chmod 0640 "$RESP"
+    chown nobody "$RESP"
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    assert_success
+    run stat -c "%a %U" "$RESP"
+    assert_output "640 nobody"
+}
+
+@test "an answer older than the current response is not written, and is not a failure" {
+    start_responder index.txt
+    conf_for "$RESPONDER_URL" "skew = 7200;"
+    make_response "$RESP" +1h 7   # thisUpdate one hour ahead (within the skew): newer
+    local before
+    before=$(this_update "$RESP")
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    assert_success
+    assert_output --partial "older than the current one"
+    run this_update "$RESP"
+    assert_output "$before"
+}
+
+@test "end to end: fetch writes, the running server staples the new response, no restart" {
+    start_responder index.txt
+    conf_for "$RESPONDER_URL"
+    "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"
+    run status_of
+    assert_output --partial "$(this_update "$RESP")"
+    local first
+    first=$(this_update "$RESP")
+    sleep 1.1
+    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    assert_success
+    local second
+    second=$(this_update "$RESP")
+    [ "$first" != "$second" ]
+    local i
+    for i in $(seq 1 16); do
+        status_of | grep -qF "$second" && break
+        sleep 0.25
+    done
+    run status_of
+    assert_output --partial "$second"
+}
