@@ -14,6 +14,7 @@ LIBDIR      ?= $(EXEC_PREFIX)/lib
 SBINDIR     ?= $(EXEC_PREFIX)/sbin
 SYSCONFDIR  ?= /etc
 MANDIR      ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 PKGLIBDIR   ?= $(LIBDIR)/ocspstaple
 DESTDIR     ?=
 
@@ -112,6 +113,10 @@ install: all
 	install -m 0644 $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(DESTDIR)$(PKGLIBDIR)/
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/ocspstaple $(DESTDIR)$(SBINDIR)/ocspstaple
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/ocspstaple-fetch.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.service
+	install -m 0644 conf/ocspstaple-fetch.timer $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.timer
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	test -e $(DESTDIR)$(SYSCONFDIR)/ocspstaple.conf || \
 	    install -m 0644 conf/ocspstaple.conf.example $(DESTDIR)$(SYSCONFDIR)/ocspstaple.conf
@@ -119,6 +124,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PKGLIBDIR)/libocspstaple.so $(DESTDIR)$(PKGLIBDIR)/libocspstaple-core.so
 	rm -f $(DESTDIR)$(SBINDIR)/ocspstaple
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.service $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.timer
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
 
 format:

@@ -15,6 +15,10 @@ teardown() {
     [ -f "$dest/usr/lib/ocspstaple/libocspstaple.so" ]
     [ -f "$dest/usr/lib/ocspstaple/libocspstaple-core.so" ]
     [ -f "$dest/etc/ocspstaple.conf" ]
+    [ -x "$dest/usr/sbin/ocspstaple" ]
+    [ -f "$dest/usr/lib/systemd/system/ocspstaple-fetch.timer" ]
+    run grep "^ExecStart=/usr/sbin/ocspstaple fetch" "$dest/usr/lib/systemd/system/ocspstaple-fetch.service"
+    assert_success
     run bash -c "cd '$dest' && find . -type f | sort"
     assert_output --partial "./usr/lib/ocspstaple/libocspstaple.so"
 
@@ -41,6 +45,8 @@ EOF
     assert_success
     [ ! -e "$dest/usr/lib64/ocspstaple/libocspstaple.so" ]
     [ ! -e "$dest/usr/lib64/ocspstaple" ]
+    [ ! -e "$dest/usr/sbin/ocspstaple" ]
+    [ ! -e "$dest/usr/lib/systemd/system/ocspstaple-fetch.service" ]
     [ -f "$dest/etc/ocspstaple.conf" ]
 }
 
