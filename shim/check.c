@@ -315,16 +315,15 @@ static void summarize(struct run *run, struct checked_certificate *c, time_t now
         long window = (long)(best->next_update - best->this_update);
         long threshold = run->report->warn_seconds >= 0 ? run->report->warn_seconds : window / 4;
         long left = (long)(best->next_update - now);
+        char d[32];
+        format_duration(left, d, sizeof(d));
         if (left < threshold) {
             c->severity = SEVERITY_WARNING;
             snprintf(c->summary, sizeof(c->summary),
-                     "stapled, but its response expires in %ldh%02ldm: refresh it (ocspstaple "
-                     "fetch)",
-                     left / 3600, left % 3600 / 60);
+                     "stapled, but its response expires in %s: refresh it (ocspstaple fetch)", d);
         } else {
             c->severity = SEVERITY_OK;
-            snprintf(c->summary, sizeof(c->summary), "stapled: good for %ldh%02ldm", left / 3600,
-                     left % 3600 / 60);
+            snprintf(c->summary, sizeof(c->summary), "stapled: good for %s", d);
         }
     }
 }

@@ -66,6 +66,9 @@ void check_free(struct check_report *report);
 /* severity_name - "ok", "info", "warning", "critical". */
 const char *severity_name(enum severity s);
 
+/* format_duration - "3d04h" or "5h07m" (negative: "-..."), for people. */
+void format_duration(long seconds, char *buf, size_t size);
+
 /* report_text, report_json, report_prometheus - write the report to `out`. */
 void report_text(const struct check_report *r, FILE *out);
 void report_json(const struct check_report *r, FILE *out);

@@ -15,7 +15,7 @@ static void iso_time(time_t t, char *buf, size_t size)
         strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void duration(long s, char *buf, size_t size)
+void format_duration(long s, char *buf, size_t size)
 {
     const char *sign = s < 0 ? "-" : "";
     if (s < 0)
@@ -37,7 +37,7 @@ static void text_response(const struct checked_response *x, time_t now, FILE *ou
     char a[32], b[32], left[32];
     iso_time(x->this_update, a, sizeof(a));
     iso_time(x->next_update, b, sizeof(b));
-    duration((long)(x->next_update - now), left, sizeof(left));
+    format_duration((long)(x->next_update - now), left, sizeof(left));
     fprintf(out, "    %s\n      verdict: %s%s\n      reason: %s\n", x->file,
             verdict_name(x->verdict), x->stapleable ? " (stapled)" : "", x->reason);
     if (x->next_update != 0)

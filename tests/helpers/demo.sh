@@ -1,53 +1,93 @@
 #!/usr/bin/env bash
-# demo.sh - `make demo`: a throwaway CA, certificate and OCSP response; an unmodified
-# `openssl s_server` under the shim on a loopback port; `openssl s_client -status` showing the
-# stapled response. Everything is removed afterwards.
+# demo.sh - `make demo`: the whole pipeline on loopback. A throwaway CA and certificate; the
+# CA's OCSP responder (`openssl ocsp`); `ocspstaple fetch` getting the response; an unmodified
+# `openssl s_server` under the shim; `openssl s_client -status` showing the stapled response;
+# `ocspstaple check` telling what is stapled. Everything is stopped and removed afterwards.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/ocspstaple-demo.XXXXXX)
 SERVER_PID=
+RESPONDER_PID=
 cleanup() {
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2> /dev/null || true
+    [ -n "$RESPONDER_PID" ] && kill "$RESPONDER_PID" 2> /dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 say() { printf '\n== %s\n' "$*"; }
 
-say "Generating a throwaway CA, a certificate for mail.example.test and its OCSP response"
-"$ROOT/tests/helpers/mkfixtures.sh" "$WORK/pki"
+# in_use PORT - any socket on PORT (read from /proc: OpenSSL 3.0's responder must not be probed
+# with an empty connection, it stops answering after one).
+in_use() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v p=":$hex" 'substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2> /dev/null
+}
+listening() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+        /proc/net/tcp /proc/net/tcp6 2> /dev/null
+}
+wait_port() {
+    for _ in $(seq 1 100); do
+        listening "$1" && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+pick_port() {
+    local p
+    while :; do
+        p=$((10000 + RANDOM % 22000))
+        in_use "$p" || { echo "$p"; return; }
+    done
+}
+
+rport=$(pick_port)
+say "A throwaway CA and a certificate for mail.example.test (OCSP URL http://127.0.0.1:$rport/)"
+"$ROOT/tests/helpers/mkfixtures.sh" "$WORK/pki" "http://127.0.0.1:$rport/"
+
+say "The CA's OCSP responder: openssl ocsp -port $rport"
+(cd "$WORK/pki" && exec openssl ocsp -index index.txt -port "$rport" -rsigner ca.pem \
+    -rkey ca.key -CA ca.pem -ndays 7) > "$WORK/responder.log" 2>&1 < /dev/null &
+RESPONDER_PID=$!
+wait_port "$rport"
+
 mkdir -p "$WORK/ocsp"
-cp "$WORK/pki/rsa-good.der" "$WORK/ocsp/mail.der"
 cat > "$WORK/ocspstaple.conf" << CONF
-log_target = "stderr";
 staples = ( { certificate = "$WORK/pki/rsa-chain.pem"; response = "$WORK/ocsp/mail.der"; } );
 CONF
-cat "$WORK/ocspstaple.conf"
+say "The configuration"
+sed 's/^/    /' "$WORK/ocspstaple.conf"
 
-port=$((10000 + RANDOM % 22000))
-say "Starting an unmodified openssl s_server on 127.0.0.1:$port with LD_PRELOAD=build/libocspstaple.so"
-OCSPSTAPLE_CONF="$WORK/ocspstaple.conf" LD_PRELOAD="$ROOT/build/libocspstaple.so" \
+say "ocspstaple fetch: ask the responder named in the certificate, check the answer, write it"
+"$ROOT/build/ocspstaple" fetch -c "$WORK/ocspstaple.conf" 2>&1 | sed 's/^/    /'
+
+port=$(pick_port)
+say "An unmodified openssl s_server on 127.0.0.1:$port with LD_PRELOAD=build/libocspstaple.so"
+OCSPSTAPLE_CONF="$WORK/ocspstaple.conf" OCSPSTAPLE_LOG_TARGET=stderr \
+    LD_PRELOAD="$ROOT/build/libocspstaple.so" \
     openssl s_server -accept "127.0.0.1:$port" -www -quiet \
     -cert "$WORK/pki/rsa.pem" -key "$WORK/pki/rsa.key" > "$WORK/server.log" 2>&1 < /dev/null &
 SERVER_PID=$!
-hex=$(printf '%04X' "$port")
-for _ in $(seq 1 100); do
-    awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
-        /proc/net/tcp && break
-    sleep 0.1
-done
+wait_port "$port"
 sed 's/^/    server: /' "$WORK/server.log"
 
-say "Connecting with: openssl s_client -connect 127.0.0.1:$port -status"
+say "openssl s_client -connect 127.0.0.1:$port -status"
 out=$(echo | openssl s_client -connect "127.0.0.1:$port" -status -CAfile "$WORK/pki/ca.pem" 2>&1)
 echo "$out" | grep -E "OCSP Response Status|Cert Status|This Update|Next Update|Verify return code" |
-    awk '!seen[$0]++' | sed 's/^ */    /'
-
-if echo "$out" | grep -q "Cert Status: good"; then
-    say "Result: the server stapled a validated, good OCSP response (the server binary was not modified)"
-else
+    sed 's/^ */    /' | awk '!seen[$0]++'
+if ! echo "$out" | grep -q "Cert Status: good"; then
     say "Result: NO staple was received; server log:"
     cat "$WORK/server.log"
     exit 1
 fi
+
+say "ocspstaple check: what the shim staples, for people and for monitoring"
+"$ROOT/build/ocspstaple" check -c "$WORK/ocspstaple.conf" | sed 's/^/    /'
+
+say "Result: the server stapled a validated, good OCSP response (the server binary was not modified)"
