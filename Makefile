@@ -132,3 +132,47 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# Benchmarks (not part of make check; see tests/bench/README.md): stapling through the shim
+# against stapling built into the server, one table on stdout.
+#   make bench         the five measurements (several minutes; needs valgrind, installed on
+#                      Debian/Ubuntu as root); BENCH_FLAGS="--only 1,4 --rounds 9" for a subset
+#   make bench-smoke   a few seconds: the bench programs run and the shim staples in them
+.PHONY: bench bench-smoke
+
+BENCH_DIR   := $(BUILD)/bench
+BENCH_PROGS := $(BENCH_DIR)/bench $(BENCH_DIR)/bench-gen $(BENCH_DIR)/bench-hs \
+               $(BENCH_DIR)/bench-load $(BENCH_DIR)/libempty.so $(BENCH_DIR)/hundred.sh
+BENCH_RUN    = $(BENCH_DIR)/bench --bindir $(BENCH_DIR) --shim $(BUILD)/libocspstaple.so \
+               --empty $(BENCH_DIR)/libempty.so
+
+bench: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BENCH_PROGS)
+	@tests/bench/deps.sh
+	$(BENCH_RUN) $(BENCH_FLAGS)
+
+bench-smoke: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BENCH_PROGS)
+	$(BENCH_RUN) --smoke
+
+$(BENCH_DIR)/bench: tests/bench/bench.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lcrypto -lm
+
+$(BENCH_DIR)/bench-gen: tests/bench/gen.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+
+$(BENCH_DIR)/bench-hs: tests/bench/hs_inproc.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+
+$(BENCH_DIR)/bench-load: tests/bench/load_client.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+
+$(BENCH_DIR)/libempty.so: tests/bench/empty_preload.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
+
+$(BENCH_DIR)/hundred.sh: tests/bench/hundred.sh
+	@mkdir -p $(@D)
+	cp $< $@
