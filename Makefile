@@ -15,11 +15,16 @@ SBINDIR     ?= $(EXEC_PREFIX)/sbin
 SYSCONFDIR  ?= /etc
 MANDIR      ?= $(PREFIX)/share/man
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DATADIR     ?= $(PREFIX)/share
 PKGLIBDIR   ?= $(LIBDIR)/ocspstaple
+PKGDATADIR  ?= $(DATADIR)/ocspstaple
 DESTDIR     ?=
 
 CC          ?= cc
-BUILD       ?= build
+comma       := ,
+# Sanitizer builds go to their own directory (build-address-undefined, build-thread), so that
+# switching never mixes objects.
+BUILD       ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=gnu11 -fPIC -fvisibility=hidden -pthread \
                -Wall -Wextra -Wformat=2 -Wformat-security -Wshadow -Wstrict-prototypes \
@@ -58,7 +63,7 @@ CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
 
 TEST_PROGS  := $(BUILD)/tests/tls_server
 
-.PHONY: all check demo install uninstall clean deps test-deps test-programs format lint
+.PHONY: all check demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
 
 all: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BUILD)/ocspstaple
 
@@ -86,12 +91,13 @@ $(BUILD)/libocspstaple-core.so: $(CORE_OBJ) shim/core.map
 	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/core.map \
 	    -Wl,-soname,libocspstaple-core.so -o $@ $(CORE_OBJ) $(SSL_LIBS) -ldl
 
-# Programs the tests run as hosts. tls_server exports config_init on purpose (-rdynamic).
+# Programs the tests run as hosts. tls_server exports config_init on purpose (-rdynamic), as
+# lighttpd does, except in sanitizer builds (which cannot use RTLD_DEEPBIND to isolate it).
 test-programs: $(TEST_PROGS)
 
 $(BUILD)/tests/tls_server: tests/helpers/tls_server.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -rdynamic -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+	$(CC) $(CPPFLAGS) $(if $(SANITIZE),,-DCONFIG_INIT_TRAP) $(CFLAGS) -rdynamic -o $@ $< $(LDFLAGS) $(SSL_LIBS)
 
 # Dependencies: on Debian/Ubuntu as root they are installed; elsewhere the list is printed.
 deps:
@@ -100,13 +106,32 @@ deps:
 test-deps:
 	@tests/helpers/install-deps.sh test
 
+# The suite finds the objects through OCSPSTAPLE_BUILD; with SANITIZE it preloads the sanitizer
+# runtime into every host and fails any test whose processes reported an error.
 check: test-deps
 	$(MAKE) all test-programs
-	bats --timing tests/
+	OCSPSTAPLE_BUILD=$(BUILD) OCSPSTAPLE_SANITIZE=$(SANITIZE) bats --timing tests/
 
 demo: test-deps
 	$(MAKE) all
 	@tests/helpers/demo.sh
+
+# Operator files: conf/FILE goes to $(PKGDATADIR)/FILE (systemd drop-ins to copy into
+# /etc/systemd/system/, the main.cf lines, Dovecot's conf.d file, the example configuration),
+# the man pages to $(MANDIR). Their paths are written for the default installation and are
+# rewritten for this one.
+OPERATOR_FILES := systemd/postfix@-.service.d/ocspstaple.conf \
+                  systemd/dovecot.service.d/ocspstaple.conf \
+                  systemd/stunnel@.service.d/ocspstaple.conf \
+                  postfix/main.cf dovecot/99-ocspstaple.conf ocspstaple.conf.example
+OPERATOR_DIRS  := systemd/postfix@-.service.d systemd/dovecot.service.d \
+                  systemd/stunnel@.service.d systemd postfix dovecot
+MAN_PAGES      := man5/ocspstaple.conf.5 man8/ocspstaple.8
+INSTALL_PATHS   = sed -e 's|/usr/local/lib/ocspstaple|$(PKGLIBDIR)|g' \
+                      -e 's|/usr/local/share/ocspstaple|$(PKGDATADIR)|g' \
+                      -e 's|/usr/local/sbin|$(SBINDIR)|g' \
+                      -e 's|/usr/local/lib/systemd/system|$(SYSTEMDUNITDIR)|g' \
+                      -e 's|/etc/ocspstaple\.conf|$(SYSCONFDIR)/ocspstaple.conf|g'
 
 install: all
 	install -d $(DESTDIR)$(PKGLIBDIR)
@@ -120,18 +145,74 @@ install: all
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	test -e $(DESTDIR)$(SYSCONFDIR)/ocspstaple.conf || \
 	    install -m 0644 conf/ocspstaple.conf.example $(DESTDIR)$(SYSCONFDIR)/ocspstaple.conf
+	for f in $(OPERATOR_FILES); do \
+	    dest="$(DESTDIR)$(PKGDATADIR)/$$f"; \
+	    install -d "$${dest%/*}" && $(INSTALL_PATHS) "conf/$$f" > "$$dest" && \
+	        chmod 0644 "$$dest" || exit 1; \
+	done
+	for m in $(MAN_PAGES); do \
+	    dest="$(DESTDIR)$(MANDIR)/$$m"; \
+	    install -d "$${dest%/*}" && $(INSTALL_PATHS) "man/$${m#*/}" > "$$dest" && \
+	        chmod 0644 "$$dest" || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(PKGLIBDIR)/libocspstaple.so $(DESTDIR)$(PKGLIBDIR)/libocspstaple-core.so
 	rm -f $(DESTDIR)$(SBINDIR)/ocspstaple
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.service $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.timer
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
+	for f in $(OPERATOR_FILES); do rm -f "$(DESTDIR)$(PKGDATADIR)/$$f"; done
+	for d in $(OPERATOR_DIRS); do rmdir "$(DESTDIR)$(PKGDATADIR)/$$d" 2>/dev/null || true; done
+	-rmdir $(DESTDIR)$(PKGDATADIR)
+	for m in $(MAN_PAGES); do rm -f "$(DESTDIR)$(MANDIR)/$$m"; done
 
 format:
 	clang-format -i shim/*.c shim/*.h
 
 clean:
 	rm -rf $(BUILD)
+
+# Fuzzing (not part of make check): libFuzzer targets, built with clang, ASan and UBSan, over
+# the shim's own response, file and configuration code (the system's OpenSSL and libconfig,
+# not instrumented, are linked as they are).
+#   make fuzz                        build/fuzz/fuzz_response and build/fuzz/fuzz_config
+#   make fuzz-run FUZZ_SECONDS=600   fixtures and seed corpora, then each target for that long
+#                                    (one process each; make -j2 fuzz-run runs both at once)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     ?= build/fuzz
+FUZZ_CFLAGS  ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer -g -O1
+FUZZ_SRC     := shim/validate.c shim/files.c shim/config.c shim/log.c
+FUZZ_TARGETS := response config
+
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+# config.c without OCSPSTAPLE_LIBCONFIG_SONAME: libconfig linked directly, as in the command.
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Ishim -Wall -Wextra $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) \
+	    $(SSL_LIBS) $(CONFIG_LIBS)
+
+.PHONY: fuzz-seed fuzz-run-response fuzz-run-config
+
+# Fixtures are made afresh (their dates are relative to now); corpora grown earlier are kept.
+fuzz-seed: fuzz
+	rm -rf $(FUZZ_DIR)/fixtures
+	tests/helpers/mkfixtures.sh $(FUZZ_DIR)/fixtures
+	fuzz/mkcorpus.sh $(FUZZ_DIR)/fixtures $(FUZZ_DIR)/corpus
+
+fuzz-run: $(FUZZ_TARGETS:%=fuzz-run-%)
+
+fuzz-run-response: fuzz-seed
+	fuzz/run.sh $(FUZZ_DIR) response $(FUZZ_SECONDS)
+
+# libconfig 1.5 leaks on every syntax error (see fuzz/lsan-libconfig.supp), which would make
+# LeakSanitizer scan after most inputs (30 times slower): leaks are checked by run.sh's final
+# pass over the corpus instead.
+fuzz-run-config: fuzz-seed
+	LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan-libconfig.supp \
+	    fuzz/run.sh $(FUZZ_DIR) config $(FUZZ_SECONDS) -dict=fuzz/config.dict -detect_leaks=0
 
 # Benchmarks (not part of make check; see tests/bench/README.md): stapling through the shim
 # against stapling built into the server, one table on stdout.

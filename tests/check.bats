@@ -13,7 +13,7 @@ setup() {
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$FX/rsa-good.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_success
     assert_output --partial "OK: stapled: good for"
     assert_output --partial "CN=mail.example.test"
@@ -30,7 +30,7 @@ EOF
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$FX/rsa-good.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF" --warn 700000
+    run ocspstaple_cmd check -c "$CONF" --warn 700000
     assert_failure 1
     assert_output --partial "WARNING: stapled, but its response expires in"
 }
@@ -40,7 +40,7 @@ EOF
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$BATS_TEST_TMPDIR/old.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_failure 1
     assert_output --partial "WARNING"
 }
@@ -53,7 +53,7 @@ EOF
         write_conf "$CONF" <<EOF
 staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$FX/${f%%:*}.der"; } );
 EOF
-        run "$OCSPSTAPLE_CMD" check -c "$CONF"
+        run ocspstaple_cmd check -c "$CONF"
         assert_failure 2
         assert_output --partial "verdict: ${f#*:}"
         assert_output --partial "CRITICAL: no stapleable response"
@@ -65,7 +65,7 @@ EOF
 serve_revoked = true;
 staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$FX/rsa-revoked.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_failure 2
     assert_output --partial "CRITICAL: the certificate is REVOKED"
 }
@@ -75,7 +75,7 @@ EOF
 staples = ( { certificate = "$FX/muststaple.pem"; issuer = "$FX/ca.pem";
               response = "$BATS_TEST_TMPDIR/none.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_failure 2
     assert_output --partial "OCSP Must-Staple certificate without a stapleable response: its clients will refuse the connection"
     assert_output --partial "[OCSP Must-Staple]"
@@ -86,7 +86,7 @@ EOF
 staples = ( { certificate = "$FX/muststaple.pem"; issuer = "$FX/ca.pem";
               response = "$FX/muststaple-good.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_success
 }
 
@@ -95,7 +95,7 @@ EOF
 staples = ( { certificate = "$FX/noaia.pem"; issuer = "$FX/ca.pem";
               response = "$BATS_TEST_TMPDIR/none.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_success
     assert_output --partial "INFO: names no OCSP responder and has no response: nothing to staple"
 }
@@ -104,18 +104,18 @@ EOF
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$BATS_TEST_TMPDIR/none.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_failure 2
     assert_output --partial "verdict: unreadable"
 }
 
 @test "configuration unreadable or unparsable: exit 3, saying why" {
-    run "$OCSPSTAPLE_CMD" check -c "$BATS_TEST_TMPDIR/nowhere.conf"
+    run ocspstaple_cmd check -c "$BATS_TEST_TMPDIR/nowhere.conf"
     assert_failure 3
     assert_output --partial "UNKNOWN"
     assert_output --partial "nowhere.conf: cannot read the configuration"
     printf 'staples = ( oops\n' > "$CONF"
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_failure 3
     assert_output --partial "syntax error"
 }
@@ -125,7 +125,7 @@ EOF
 verfy = true;
 staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$FX/rsa-good.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_failure 1
     assert_output --partial "$CONF:2: setting 'verfy': unknown setting"
 }
@@ -134,7 +134,7 @@ EOF
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$BATS_TEST_TMPDIR/gone.pem"; response = "$FX/rsa-good.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_failure 2
     assert_output --partial "gone.pem: cannot be read"
 }
@@ -147,7 +147,7 @@ EOF
 response_dir = "$BATS_TEST_TMPDIR/dir";
 staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$BATS_TEST_TMPDIR/none.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_success
     assert_output --partial "$BATS_TEST_TMPDIR/dir/a.der"
     assert_output --partial "Responses for no configured certificate:"
@@ -182,7 +182,7 @@ EOF
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$FX/rsa-good.der"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" check -c "$CONF" --format prometheus
+    run ocspstaple_cmd check -c "$CONF" --format prometheus
     assert_success
     assert_output --regexp 'ocspstaple_response_seconds_until_next_update\{subject="CN=mail.example.test",serial="[0-9A-F]+",file="[^"]+rsa-good.der",verdict="good"\} [0-9]+'
     assert_output --regexp 'ocspstaple_check_timestamp_seconds [0-9]+'
@@ -191,9 +191,9 @@ EOF
 }
 
 @test "bad arguments: usage, exit 3" {
-    run "$OCSPSTAPLE_CMD" check --format xml
+    run ocspstaple_cmd check --format xml
     assert_failure 3
-    run "$OCSPSTAPLE_CMD" frobnicate
+    run ocspstaple_cmd frobnicate
     assert_failure 3
     assert_output --partial "usage:"
 }

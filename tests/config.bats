@@ -147,7 +147,7 @@ EOF
     [ ! -e /etc/ocspstaple.conf ] || skip "this machine has an /etc/ocspstaple.conf"
     PORT=$(free_port)
     SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
-    OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="$SHIM" setsid openssl s_server -www \
+    OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="$SHIM_PRELOAD" setsid openssl s_server -www \
         -accept "127.0.0.1:$PORT" -cert "$FX/rsa.pem" -key "$FX/rsa.key" \
         > "$SERVER_LOG" 2>&1 < /dev/null 3>&- &
     echo $! >> "$HOSTS_FILE"
@@ -187,7 +187,7 @@ EOF
     PORT=$(free_port)
     SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
     # A private /dev for the server only: the machine's own /dev/log is not touched.
-    OCSPSTAPLE_CONF="$CONF" LD_PRELOAD="$SHIM" setsid unshare -m --propagation private \
+    OCSPSTAPLE_CONF="$CONF" LD_PRELOAD="$SHIM_PRELOAD" setsid unshare -m --propagation private \
         "$ROOT/tests/helpers/with_private_devlog.sh" "$sock" \
         openssl s_server -www -accept "127.0.0.1:$PORT" -cert "$FX/rsa.pem" -key "$FX/rsa.key" \
         > "$SERVER_LOG" 2>&1 < /dev/null 3>&- &

@@ -26,13 +26,13 @@ EOF
 @test "first fetch: the response is written, and the shim would staple it" {
     start_responder index.txt
     conf_for "$RESPONDER_URL"
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    run ocspstaple_cmd fetch -c "$CONF"
     assert_success
     assert_output --partial "written from $RESPONDER_URL: good"
     [ -s "$RESP" ]
     run stat -c %a "$RESP"
     assert_output 644
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_success
     assert_output --partial "OK: stapled"
     # No temporary file is left behind.
@@ -43,17 +43,17 @@ EOF
 @test "no fetch while fresh; --force fetches anyway" {
     start_responder index.txt
     conf_for "$RESPONDER_URL"
-    "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    ocspstaple_cmd fetch -c "$CONF"
     local before
     before=$(stat -c %i.%Y "$RESP")
     sleep 1.1
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    run ocspstaple_cmd fetch -c "$CONF"
     assert_success
     assert_output --partial "fresh"
     assert_output --partial "next refresh after"
     run stat -c %i.%Y "$RESP"
     assert_output "$before"
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    run ocspstaple_cmd fetch -c "$CONF" --force
     assert_success
     assert_output --partial "written from"
     run stat -c %i.%Y "$RESP"
@@ -66,7 +66,7 @@ EOF
     make_response "$RESP" -5d 7   # thisUpdate 5 days ago, 2 days left: past 50 % + 10 % jitter
     local before
     before=$(this_update "$RESP")
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    run ocspstaple_cmd fetch -c "$CONF"
     assert_success
     assert_output --partial "written from"
     run this_update "$RESP"
@@ -76,7 +76,7 @@ EOF
 @test "--dry-run asks and checks, says what it would write, and writes nothing" {
     start_responder index.txt
     conf_for "$RESPONDER_URL"
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --dry-run
+    run ocspstaple_cmd fetch -c "$CONF" --dry-run
     assert_success
     assert_output --partial "$RESP: would write"
     [ ! -e "$RESP" ]
@@ -85,16 +85,16 @@ EOF
 @test "revocation is picked up: written (validly signed), logged as REVOKED, exit 2" {
     start_responder index.txt
     conf_for "$RESPONDER_URL"
-    "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    ocspstaple_cmd fetch -c "$CONF"
     stop_responder
     start_responder index-revoked.txt
     conf_for "$RESPONDER_URL"
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    run ocspstaple_cmd fetch -c "$CONF" --force
     assert_failure 2
     assert_output --partial "is REVOKED"
     run openssl ocsp -respin "$RESP" -resp_text -noverify
     assert_output --partial "Cert Status: revoked"
-    run "$OCSPSTAPLE_CMD" check -c "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
     assert_failure 2
     assert_output --partial "REVOKED"
 }
@@ -103,7 +103,7 @@ EOF
     start_responder index-revoked.txt ca2
     conf_for "$RESPONDER_URL" "verify = false;"
     cp "$FX/rsa-good.der" "$RESP"
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    run ocspstaple_cmd fetch -c "$CONF" --force
     assert_failure 1
     assert_output --partial "bad signature"
     run cmp "$RESP" "$FX/rsa-good.der"
@@ -115,13 +115,13 @@ EOF
     port=$(free_port)
     conf_for "http://127.0.0.1:$port/"
     cp "$FX/rsa-good.der" "$RESP"
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    run ocspstaple_cmd fetch -c "$CONF" --force
     assert_failure 1
     assert_output --partial "asking http://127.0.0.1:$port/ failed"
     run cmp "$RESP" "$FX/rsa-good.der"
     assert_success
     rm "$RESP"
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    run ocspstaple_cmd fetch -c "$CONF"
     assert_failure 2
     [ ! -e "$RESP" ]
 }
@@ -131,7 +131,7 @@ misbehaving() {
     start_stub "$1"
     conf_for "$RESPONDER_URL" "fetch_timeout = 2;"
     cp "$FX/rsa-good.der" "$RESP"
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    run ocspstaple_cmd fetch -c "$CONF" --force
     assert_failure 1
     assert_output --regexp "$2"
     run cmp "$RESP" "$FX/rsa-good.der"
@@ -168,7 +168,7 @@ misbehaving() {
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$FX/noaia.pem"; issuer = "$FX/ca.pem"; response = "$RESP"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    run ocspstaple_cmd fetch -c "$CONF"
     assert_success
     assert_output --partial "names no OCSP responder; nothing to fetch (skipped)"
 }
@@ -186,7 +186,7 @@ EOF
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$pki/rsa-chain.pem"; response = "$RESP"; } );
 EOF
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    run ocspstaple_cmd fetch -c "$CONF"
     assert_success
     assert_output --partial "written from $RESPONDER_URL"
 }
@@ -197,7 +197,7 @@ EOF
     cp "$FX/rsa-good.der" "$RESP"
     chmod 0640 "$RESP"
     chown nobody "$RESP"
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    run ocspstaple_cmd fetch -c "$CONF" --force
     assert_success
     run stat -c "%a %U" "$RESP"
     assert_output "640 nobody"
@@ -209,7 +209,7 @@ EOF
     make_response "$RESP" +1h 7   # thisUpdate one hour ahead (within the skew): newer
     local before
     before=$(this_update "$RESP")
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    run ocspstaple_cmd fetch -c "$CONF" --force
     assert_success
     assert_output --partial "older than the current one"
     run this_update "$RESP"
@@ -219,14 +219,14 @@ EOF
 @test "end to end: fetch writes, the running server staples the new response, no restart" {
     start_responder index.txt
     conf_for "$RESPONDER_URL"
-    "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    ocspstaple_cmd fetch -c "$CONF"
     start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"
     run status_of
     assert_output --partial "$(this_update "$RESP")"
     local first
     first=$(this_update "$RESP")
     sleep 1.1
-    run "$OCSPSTAPLE_CMD" fetch -c "$CONF" --force
+    run ocspstaple_cmd fetch -c "$CONF" --force
     assert_success
     local second
     second=$(this_update "$RESP")

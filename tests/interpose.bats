@@ -22,7 +22,7 @@ teardown() {
 }
 
 @test "the core object exports only its entry point" {
-    run bash -c "nm -D --defined-only '$ROOT/build/libocspstaple-core.so' | awk '{ print \$3 }'"
+    run bash -c "nm -D --defined-only '$BUILD_DIR/libocspstaple-core.so' | awk '{ print \$3 }'"
     assert_output "ocspstaple_core_init"
 }
 
@@ -35,7 +35,7 @@ teardown() {
 }
 
 @test "a process without TLS maps no OpenSSL, libconfig or core" {
-    run env OCSPSTAPLE_CONF="$CONF" LD_PRELOAD="$SHIM" cat /proc/self/maps
+    run env OCSPSTAPLE_CONF="$CONF" LD_PRELOAD="$SHIM_PRELOAD" cat /proc/self/maps
     assert_success
     assert_output --partial "libocspstaple.so"
     refute_output --partial "libssl"
@@ -49,7 +49,7 @@ teardown() {
     SERVER_LOG="$BATS_TEST_TMPDIR/plain.log"
     start_plain_host "$SERVER_LOG" openssl s_server -www -accept "127.0.0.1:$PORT" \
         -cert "$FX/rsa.pem" -key "$FX/rsa.key" -status_file "$FX/rsa-good2.der"
-    run env OCSPSTAPLE_CONF="$CONF" OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="$SHIM" \
+    run env OCSPSTAPLE_CONF="$CONF" OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="$SHIM_PRELOAD" \
         bash -c "echo | timeout 20 openssl s_client -connect 127.0.0.1:$PORT -status 2>&1"
     assert_success
     assert_output --partial "$(fixture_line rsa-good2.der "Next Update")"
@@ -57,13 +57,15 @@ teardown() {
 }
 
 @test "curl --cert-status under the shim behaves as without it" {
+    # curl hangs under a preloaded ASan runtime even without the shim: nothing to learn there.
+    [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "curl does not run under a preloaded sanitizer runtime"
     PORT=$(free_port)
     SERVER_LOG="$BATS_TEST_TMPDIR/plain.log"
     start_plain_host "$SERVER_LOG" openssl s_server -www -accept "127.0.0.1:$PORT" \
         -cert "$FX/rsa.pem" -key "$FX/rsa.key" -cert_chain "$FX/ca.pem" \
         -status_file "$FX/rsa-good.der"
     local url="https://mail.example.test:$PORT/"
-    run env OCSPSTAPLE_CONF="$CONF" LD_PRELOAD="$SHIM" timeout 20 curl -sS --cert-status \
+    run env OCSPSTAPLE_CONF="$CONF" LD_PRELOAD="$SHIM_PRELOAD" timeout 20 curl -sS --cert-status \
         --cacert "$FX/ca.pem" --resolve "mail.example.test:$PORT:127.0.0.1" "$url"
     assert_success
     stop_hosts
@@ -71,7 +73,7 @@ teardown() {
     start_plain_host "$SERVER_LOG" openssl s_server -www -accept "127.0.0.1:$PORT" \
         -cert "$FX/rsa.pem" -key "$FX/rsa.key" -cert_chain "$FX/ca.pem" \
         -status_file "$FX/rsa-revoked.der"
-    run env OCSPSTAPLE_CONF="$CONF" LD_PRELOAD="$SHIM" timeout 20 curl -sS --cert-status \
+    run env OCSPSTAPLE_CONF="$CONF" LD_PRELOAD="$SHIM_PRELOAD" timeout 20 curl -sS --cert-status \
         --cacert "$FX/ca.pem" --resolve "mail.example.test:$PORT:127.0.0.1" "$url"
     assert_failure
     assert_output --partial "revocation"
@@ -87,6 +89,8 @@ teardown() {
 }
 
 @test "a host that exports its own config_init (as lighttpd does) does not crash the shim" {
+    # The isolation is RTLD_DEEPBIND, which the sanitizer runtimes refuse to load.
+    [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "sanitizer builds load libconfig without RTLD_DEEPBIND"
     # The trap is armed: the test host exports config_init, which aborts if called.
     run bash -c "nm -D --defined-only '$TLS_SERVER' | grep -w config_init"
     assert_success

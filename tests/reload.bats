@@ -124,6 +124,7 @@ EOF
 
 @test "the last good response stops being stapled at its nextUpdate, and is logged as expired" {
     [ -e "$FAKETIME_LIB" ] || skip "libfaketime is not installed"
+    [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "libfaketime deadlocks with a preloaded sanitizer runtime"
     echo "+0d" > "$BATS_TEST_TMPDIR/faketime"
     export FAKETIME_TIMESTAMP_FILE="$BATS_TEST_TMPDIR/faketime" FAKETIME_NO_CACHE=1
     PRELOAD_EXTRA=$FAKETIME_LIB start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"

@@ -8,9 +8,27 @@ bats_load_library bats-support
 bats_load_library bats-assert
 
 ROOT=${ROOT:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
-SHIM="$ROOT/build/libocspstaple.so"
-TLS_SERVER="$ROOT/build/tests/tls_server"
+BUILD_DIR="$ROOT/${OCSPSTAPLE_BUILD:-build}"
+SHIM="$BUILD_DIR/libocspstaple.so"
+TLS_SERVER="$BUILD_DIR/tests/tls_server"
+OCSPSTAPLE_CMD="$BUILD_DIR/ocspstaple"
 HOSTS_FILE="$BATS_TEST_TMPDIR/hosts.pids"
+
+# With `make check SANITIZE=...` the objects are instrumented: their runtime must be loaded
+# first in every process the shim goes into (hosts are not instrumented themselves).
+SAN_RUNTIME=
+case ${OCSPSTAPLE_SANITIZE:-} in
+    *address*) SAN_RUNTIME=$(gcc -print-file-name=libasan.so) ;;
+    *thread*) SAN_RUNTIME=$(gcc -print-file-name=libtsan.so) ;;
+    *undefined*) SAN_RUNTIME=$(gcc -print-file-name=libubsan.so) ;;
+esac
+# Hosts are killed at the end of a test, so leak checking is for the command (instrumented
+# itself); every other report makes the process stop and the test fail (see check_sanitizers).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:halt_on_error=1:detect_odr_violation=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1}
+# The LD_PRELOAD value that puts the shim (and the sanitizer runtime) into a process.
+SHIM_PRELOAD="${SAN_RUNTIME:+$SAN_RUNTIME:}$SHIM"
 
 # port_listening PORT - true when something listens on 127.0.0.1/::1 PORT (read from /proc,
 # without connecting: some servers mis-handle probe connections).
@@ -52,7 +70,7 @@ write_conf() {
 start_host() {
     local conf=$1 log=$2
     shift 2
-    OCSPSTAPLE_CONF=$conf OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="${PRELOAD_EXTRA:+$PRELOAD_EXTRA:}$SHIM${PRELOAD_AFTER:+:$PRELOAD_AFTER}" \
+    OCSPSTAPLE_CONF=$conf OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="${SAN_RUNTIME:+$SAN_RUNTIME:}${PRELOAD_EXTRA:+$PRELOAD_EXTRA:}$SHIM${PRELOAD_AFTER:+:$PRELOAD_AFTER}" \
         setsid "$@" > "$log" 2>&1 < /dev/null 3>&- &
     local pid=$!
     echo "$pid" >> "$HOSTS_FILE"
@@ -118,8 +136,25 @@ start_tls_server() {
     start_on_free_port tls_server "$conf" "$TLS_SERVER" --port @PORT@ "$@"
 }
 
-# stop_hosts - stop every host this test started, with their children.
+# check_sanitizers - fail when any log of this test holds a sanitizer report.
+check_sanitizers() {
+    local found
+    found=$(grep -lE "ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer" \
+        "$BATS_TEST_TMPDIR"/*.log 2> /dev/null || true)
+    [ -z "$found" ] && return 0
+    echo "sanitizer reports in: $found" >&2
+    cat $found >&2
+    return 1
+}
+
+# stop_hosts - stop every host this test started, with their children; then fail the test if
+# any of them reported a sanitizer error.
 stop_hosts() {
+    stop_hosts_only
+    check_sanitizers
+}
+
+stop_hosts_only() {
     [ -f "$HOSTS_FILE" ] || return 0
     local pid
     while read -r pid; do
@@ -196,4 +231,10 @@ assert_stapled_bytes() {
     stapled_bytes "$BATS_TEST_TMPDIR/staple.der" "$@"
     run cmp "$BATS_TEST_TMPDIR/staple.der" "$FX/$fixture"
     assert_success
+}
+
+# ocspstaple_cmd ARGS... - the ocspstaple command of this build (under ASan, with leak checks:
+# it is instrumented itself, and its own leaks are ours).
+ocspstaple_cmd() {
+    ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=0/detect_leaks=1} "$OCSPSTAPLE_CMD" "$@"
 }

@@ -1,7 +1,6 @@
 # responder.bash - OCSP responders for the fetch tests: OpenSSL's own (`openssl ocsp`) and a
 # misbehaving stub. Load after helpers/common.
 
-OCSPSTAPLE_CMD="$ROOT/build/ocspstaple"
 
 # start_responder INDEX [SIGNER] - `openssl ocsp` answering for $FX/ca.pem from $FX/INDEX on
 # $RESPONDER_PORT, responses valid 7 days, signed by $FX/SIGNER.pem (default: the CA itself). OpenSSL 3.0's responder stops answering after a

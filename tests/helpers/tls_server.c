@@ -12,9 +12,9 @@
  *                                            (the order of Dovecot's login processes)
  *              [--contexts N]                create and free N extra contexts first
  *
- * Each connection gets a full handshake, the line "hello", and a close. The binary exports a
- * function named config_init that aborts, as lighttpd exports one: a shim whose libconfig
- * binds to the host's symbol crashes here.
+ * Each connection gets a full handshake, the line "hello", and a close. Built with
+ * -DCONFIG_INIT_TRAP, the binary exports a function named config_init that aborts, as lighttpd
+ * exports one: a shim whose libconfig binds to the host's symbol crashes here.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,7 +33,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-/* config_init - the collision trap (see the header comment). */
+#ifdef CONFIG_INIT_TRAP
+/* config_init - the collision trap (see the header comment). Not in sanitizer builds, where
+ * libconfig cannot be isolated with RTLD_DEEPBIND. */
 __attribute__((visibility("default"))) void config_init(void *unused);
 __attribute__((visibility("default"))) void config_init(void *unused)
 {
@@ -41,6 +43,7 @@ __attribute__((visibility("default"))) void config_init(void *unused)
     fprintf(stderr, "tls_server: the host's config_init was called: symbol collision\n");
     abort();
 }
+#endif
 
 struct keypair {
     X509 *cert;
