@@ -3,12 +3,20 @@
 # installed. On Debian or Ubuntu as root, missing packages are installed with apt-get;
 # elsewhere the missing ones are listed and the script fails.
 #
+# The test list holds real daemons (Postfix, Dovecot, stunnel4) that the tests run as private
+# instances on loopback ports. Installing them must not leave a system instance behind: while
+# apt-get runs, /usr/sbin/policy-rc.d refuses every service start (an existing policy-rc.d is
+# set aside and put back afterwards), Postfix is preseeded to "No configuration", and the
+# daemons this script installed are disabled (and stopped, under a running systemd).
+#
 #   tests/helpers/install-deps.sh build|test
 set -eu
 
 want=${1:-test}
 build_pkgs="gcc make pkg-config libssl-dev libconfig-dev openssl"
-test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps"
+daemon_pkgs="postfix dovecot-imapd stunnel4"
+test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
+groff-base $daemon_pkgs"
 case $want in
     build) pkgs=$build_pkgs ;;
     test) pkgs=$test_pkgs ;;
@@ -43,5 +51,61 @@ export DEBIAN_FRONTEND=noninteractive
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
     apt-get update -qq
 fi
+
+# A daemon package among the missing ones: no service may start while apt-get runs.
+daemons=""
+for p in $missing; do
+    case " $daemon_pkgs " in *" $p "*) daemons="$daemons $p" ;; esac
+done
+policy=/usr/sbin/policy-rc.d
+saved=""
+restore_policy() {
+    if [ -n "$saved" ]; then
+        mv -f "$saved" "$policy"
+        saved=""
+    else
+        rm -f "$policy"
+    fi
+}
+if [ -n "$daemons" ]; then
+    if [ -e "$policy" ]; then
+        saved="$policy.ocspstaple-saved.$$"
+        cp -p "$policy" "$saved"
+    fi
+    trap 'restore_policy' EXIT
+    trap 'exit 1' INT TERM HUP
+    printf '#!/bin/sh\n# temporary, from ocspstaple tests/helpers/install-deps.sh\nexit 101\n' \
+        > "$policy.tmp.$$"
+    chmod 0755 "$policy.tmp.$$"
+    mv -f "$policy.tmp.$$" "$policy"
+    # Postfix: no system configuration (the tests bring their own main.cf).
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+fi
+
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+# The system instances of the daemons just installed: disabled, and stopped if systemd runs.
+for p in $daemons; do
+    case $p in
+        postfix) units="postfix.service postfix@-.service" sysv=postfix ;;
+        dovecot-imapd) units="dovecot.service dovecot.socket" sysv=dovecot ;;
+        stunnel4) units="stunnel.target stunnel4.service" sysv=stunnel4 ;;
+        *) continue ;;
+    esac
+    for u in $units; do
+        # systemctl disable also works without a running systemd (it edits the symlinks).
+        if [ -d /run/systemd/system ]; then
+            systemctl disable --now "$u" >/dev/null 2>&1 || true
+        elif command -v systemctl >/dev/null 2>&1; then
+            systemctl disable "$u" >/dev/null 2>&1 || true
+        fi
+    done
+    if [ -e "/etc/init.d/$sysv" ]; then
+        update-rc.d "$sysv" disable >/dev/null 2>&1 || true
+    fi
+done
+if [ -n "$daemons" ]; then
+    restore_policy
+    trap - EXIT INT TERM HUP
+fi
