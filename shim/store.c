@@ -9,8 +9,10 @@
  *   version  one content of a file: DER bytes and the parsed basic response. Immutable,
  *            reference-counted, shared by every snapshot that lists it.
  *   snapshot what the handshakes see: every source with its versions, plus a table of
- *            bindings. Published by pointer under a write lock; readers hold the read lock only
- *            for a lookup and a copy.
+ *            bindings. Reference-counted: a handshake takes a reference (a mutex held for a
+ *            pointer copy and an increment), looks up and copies without any lock, and drops
+ *            it; a replaced snapshot is freed by whoever drops its last reference. (No rwlock:
+ *            one cannot be handed safely across fork(), which the daemons do.)
  *   binding  for one served certificate (by SHA-1 fingerprint): the versions that passed every
  *            check for it, newest first, with their time windows. Computed once per snapshot,
  *            ahead of time in the reloader for entries that name their certificate, otherwise at
@@ -106,6 +108,7 @@ struct snap_item {
 };
 
 struct snapshot {
+    _Atomic long refs; /* one for being current, one per handshake using it */
     size_t count;
     struct snap_item *items;
     size_t mask, used;
@@ -121,15 +124,16 @@ static struct {
     struct dir_handle *response_dir;
     struct source **sources;
     size_t source_count, source_cap;
-    pthread_rwlock_t lock; /* guards `current` */
+    pthread_mutex_t current_lock; /* guards `current` (held for a pointer copy and a count) */
     struct snapshot *current;
-    pthread_mutex_t bind_lock;   /* one binder at a time; orders: bind_lock, then lock */
+    pthread_mutex_t bind_lock;   /* one binder at a time; taken before current_lock */
     pthread_mutex_t reload_lock; /* sources and their histories */
     _Atomic bool reloader_running;
     pthread_mutex_t reloader_start_lock;
     bool table_full_logged, dir_limit_logged;
 } S = {
     .once = PTHREAD_ONCE_INIT,
+    .current_lock = PTHREAD_MUTEX_INITIALIZER,
     .bind_lock = PTHREAD_MUTEX_INITIALIZER,
     .reload_lock = PTHREAD_MUTEX_INITIALIZER,
     .reloader_start_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -708,14 +712,33 @@ static void prebind(struct snapshot *snap)
     }
 }
 
-/* publish - make `snap` current and free the previous one (no reader holds it afterwards). */
+/* snapshot_acquire - the current snapshot with a reference held, or NULL. Thread-safe. */
+static struct snapshot *snapshot_acquire(void)
+{
+    pthread_mutex_lock(&S.current_lock);
+    struct snapshot *snap = S.current;
+    if (snap != NULL)
+        atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&S.current_lock);
+    return snap;
+}
+
+/* snapshot_release - drop a reference; the last one frees the snapshot. */
+static void snapshot_release(struct snapshot *snap)
+{
+    if (snap != NULL && atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) == 1)
+        snapshot_free(snap);
+}
+
+/* publish - make `snap` current. The previous one goes when its last handshake is done. */
 static void publish(struct snapshot *snap)
 {
-    pthread_rwlock_wrlock(&S.lock);
+    atomic_store(&snap->refs, 1);
+    pthread_mutex_lock(&S.current_lock);
     struct snapshot *old = S.current;
     S.current = snap;
-    pthread_rwlock_unlock(&S.lock);
-    snapshot_free(old);
+    pthread_mutex_unlock(&S.current_lock);
+    snapshot_release(old);
 }
 
 /* ---- the handshake path ---------------------------------------------------------------- */
@@ -748,19 +771,20 @@ size_t store_staple(SSL *ssl, X509 *leaf, const char *servername, unsigned char 
 
     if (leaf == NULL || !cert_fingerprint(leaf, fp))
         return 0;
-    pthread_rwlock_rdlock(&S.lock);
-    struct snapshot *snap = S.current;
-    struct binding *b = snap ? binding_find(snap, fp) : NULL;
-    if (b != NULL)
+    struct snapshot *snap = snapshot_acquire();
+    if (snap == NULL)
+        return 0;
+    struct binding *b = binding_find(snap, fp);
+    if (b != NULL) {
         len = copy_choice(b, servername, der);
-    pthread_rwlock_unlock(&S.lock);
-    if (b != NULL || snap == NULL)
+        snapshot_release(snap);
         return len;
+    }
+    snapshot_release(snap);
 
     /* First handshake for this certificate since the last reload: check its candidates. */
     pthread_mutex_lock(&S.bind_lock);
-    pthread_rwlock_rdlock(&S.lock);
-    snap = S.current;
+    snap = snapshot_acquire();
     if (snap != NULL && (b = binding_find(snap, fp)) == NULL) {
         bool incomplete;
         b = bind_leaf(snap, ssl, leaf, fp, &incomplete);
@@ -772,8 +796,8 @@ size_t store_staple(SSL *ssl, X509 *leaf, const char *servername, unsigned char 
     }
     if (b != NULL)
         len = copy_choice(b, servername, der);
-    pthread_rwlock_unlock(&S.lock);
     pthread_mutex_unlock(&S.bind_lock);
+    snapshot_release(snap);
     return len;
 }
 
@@ -843,35 +867,20 @@ static void fork_prepare(void)
     pthread_mutex_lock(&S.reloader_start_lock);
     pthread_mutex_lock(&S.reload_lock);
     pthread_mutex_lock(&S.bind_lock);
-    pthread_rwlock_wrlock(&S.lock);
+    pthread_mutex_lock(&S.current_lock);
 }
 
 static void fork_parent(void)
 {
-    pthread_rwlock_unlock(&S.lock);
+    pthread_mutex_unlock(&S.current_lock);
     pthread_mutex_unlock(&S.bind_lock);
     pthread_mutex_unlock(&S.reload_lock);
     pthread_mutex_unlock(&S.reloader_start_lock);
 }
 
-static void init_rwlock(void)
-{
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-    /* A steady stream of handshakes must not starve the reloader's short write lock. */
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&S.lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
-}
-
 static void fork_child(void)
 {
-    /* The child's thread has a new thread id, and glibc's rwlock remembers the writer's id:
-     * unlocking would corrupt it. Nobody else runs in the child: make the locks anew. */
-    init_rwlock();
-    pthread_mutex_init(&S.bind_lock, NULL);
-    pthread_mutex_init(&S.reload_lock, NULL);
-    pthread_mutex_init(&S.reloader_start_lock, NULL);
+    fork_parent(); /* the mutexes carry no owner: the child's only thread releases them */
     atomic_store(&S.reloader_running, false);
 }
 
@@ -906,7 +915,6 @@ void store_start_reloader(void)
 
 static void init_once(void)
 {
-    init_rwlock();
     log_open_syslog();
     log_set_ratelimit(50);
     log_configure(LOG_LEVEL_INFO, LOG_TARGET_SYSLOG);
