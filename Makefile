@@ -61,7 +61,7 @@ PRELOAD_OBJ := $(PRELOAD_SRC:shim/%.c=$(BUILD)/preload/%.o)
 CMD_OBJ     := $(CMD_SRC:shim/%.c=$(BUILD)/cmd/%.o)
 CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
 
-TEST_PROGS  := $(BUILD)/tests/tls_server
+TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse
 
 .PHONY: all check demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
 
@@ -98,6 +98,10 @@ test-programs: $(TEST_PROGS)
 $(BUILD)/tests/tls_server: tests/helpers/tls_server.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(if $(SANITIZE),,-DCONFIG_INIT_TRAP) $(CFLAGS) -rdynamic -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+
+$(BUILD)/tests/mkresponse: tests/helpers/mkresponse.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(SSL_LIBS)
 
 # Dependencies: on Debian/Ubuntu as root they are installed; elsewhere the list is printed.
 deps:

@@ -84,7 +84,8 @@ struct source {
     unsigned char leaf_fp[20];
     STACK_OF(X509) * issuers; /* entry's issuer, then the rest of its certificate file */
     struct stat seen;
-    bool have_seen, missing_logged, unreadable_logged;
+    bool have_seen;
+    uint64_t problem_hash; /* of the last "cannot be read" reported, to report each once */
     uint64_t rejected_hash; /* of the last content rejected at parse time, to log it once */
     struct version *history[HISTORY]; /* newest first */
 };
@@ -308,17 +309,18 @@ static bool source_refresh(struct source *src, bool initial)
     int dfd = dir_fd(src->dir);
 
     if (dfd < 0 || fstatat(dfd, src->name, &st, 0) != 0) {
-        if (!src->missing_logged) {
-            log_warning("%s: cannot be read: %s%s", src->path,
-                        dfd < 0 ? "its directory cannot be opened" : strerror(errno),
+        snprintf(why, sizeof(why), "%s",
+                 dfd < 0 ? "its directory cannot be opened" : strerror(errno));
+        uint64_t h = content_hash((const unsigned char *)why, strlen(why));
+        if (h != src->problem_hash)
+            log_warning("%s: cannot be read: %s%s", src->path, why,
                         src->history[0] ? "; the last good response stays in use until its "
                                           "nextUpdate"
                                         : "; nothing to staple from it");
-            src->missing_logged = true;
-        }
+        src->problem_hash = h;
+        src->have_seen = false;
         return false;
     }
-    src->missing_logged = false;
     if (src->have_seen && same_file(&st, &src->seen))
         return false;
     /* A file modified within the last second may still be being written: look again later. */
@@ -328,15 +330,20 @@ static bool source_refresh(struct source *src, bool initial)
                    (now.tv_sec - st.st_mtim.tv_sec == 1 && now.tv_nsec >= st.st_mtim.tv_nsec);
     unsigned char *der = response_file_read(dfd, src->name, &len, why, sizeof(why));
     if (der == NULL) {
-        if (!src->unreadable_logged)
+        /* The same problem with the same file is reported once; a new file or reason again. */
+        char key[300];
+        snprintf(key, sizeof(key), "%s|%llu|%o", why, (unsigned long long)st.st_ino,
+                 (unsigned)st.st_mode);
+        uint64_t h = content_hash((const unsigned char *)key, strlen(key));
+        if (h != src->problem_hash)
             log_error("%s: cannot be read: %s%s", src->path, why,
                       src->history[0] ? "; the last good response stays in use" : "");
-        src->unreadable_logged = true;
+        src->problem_hash = h;
         src->seen = st;
         src->have_seen = settled;
         return false;
     }
-    src->unreadable_logged = false;
+    src->problem_hash = 0;
     if (src->history[0] != NULL && src->history[0]->len == len &&
         memcmp(src->history[0]->der, der, len) == 0) {
         OPENSSL_free(der); /* touched, same bytes */

@@ -197,14 +197,15 @@ fixture_line() {
     openssl ocsp -respin "$FX/$1" -resp_text -noverify 2>/dev/null | grep -m1 "$2:" | sed 's/^ *//'
 }
 
-# wait_for_log FILE PATTERN [SECONDS] - until an extended regex appears in FILE.
+# wait_for_log FILE PATTERN [SECONDS] [COUNT] - until an extended regex appears in FILE (at
+# least COUNT times, default 1).
 wait_for_log() {
-    local i limit=$((${3:-10} * 10))
+    local i limit=$((${3:-10} * 10)) want=${4:-1}
     for i in $(seq 1 "$limit"); do
-        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        [ "$(grep -Ec -- "$2" "$1" 2>/dev/null)" -ge "$want" ] && return 0
         sleep 0.1
     done
-    echo "no line matching '$2' in $1 after ${3:-10}s; it holds:" >&2
+    echo "fewer than $want lines matching '$2' in $1 after ${3:-10}s; it holds:" >&2
     cat "$1" >&2
     return 1
 }
