@@ -199,26 +199,42 @@ static void write_line(enum log_level level, const char *text)
     }
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+/* emit - format and write (or capture) one line that passed the filters. */
+static void emit(enum log_level level, unsigned long dropped, const char *fmt, va_list ap)
 {
     char text[2048];
-    unsigned long dropped;
-    va_list ap;
 
-    if (!log_level_enabled(level))
-        return;
-    if (!take_token(level, &dropped))
-        return;
     if (dropped > 0) {
         char note[128];
         snprintf(note, sizeof(note), "%lu message(s) suppressed by rate limiting", dropped);
         write_line(LOG_LEVEL_WARNING, note);
     }
-    va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
     if (capture_fn != NULL)
         capture_fn(level, text, capture_arg);
     else
         write_line(level, text);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    unsigned long dropped;
+    va_list ap;
+
+    if (!log_level_enabled(level) || !take_token(level, &dropped))
+        return;
+    va_start(ap, fmt);
+    emit(level, dropped, fmt, ap);
+    va_end(ap);
+}
+
+void log_summary(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!log_level_enabled(LOG_LEVEL_INFO))
+        return;
+    va_start(ap, fmt);
+    emit(LOG_LEVEL_INFO, 0, fmt, ap);
+    va_end(ap);
 }

@@ -33,6 +33,10 @@ void log_set_ratelimit(int burst);
  * problems inside its own output. */
 void log_set_capture(void (*fn)(enum log_level level, const char *text, void *arg), void *arg);
 
+/* log_summary - like log_msg at info level, but never rate-limited: for the one line per
+ * (re)load that says what was loaded, which must survive a burst of per-file messages. */
+void log_summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* log_msg - write one line at `level` unless filtered or rate-limited. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -959,7 +959,7 @@ static void init_once(void)
     }
     pthread_mutex_unlock(&S.reload_lock);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
-    log_info("%s: %zu response file(s) configured, %zu loaded", path, S.source_count, loaded);
+    log_summary("%s: %zu response file(s) configured, %zu loaded", path, S.source_count, loaded);
 }
 
 void store_init(void)
