@@ -132,6 +132,8 @@ static struct {
     _Atomic bool reloader_running;
     pthread_mutex_t reloader_start_lock;
     bool table_full_logged, dir_limit_logged;
+    dev_t root_dev; /* "/" when the store was initialised, to recognise a chroot */
+    ino_t root_ino;
 } S = {
     .once = PTHREAD_ONCE_INIT,
     .current_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -238,27 +240,44 @@ static struct dir_handle *dir_get(const char *path)
     return d;
 }
 
-/* dir_fd - the directory's descriptor if it still is the directory we opened (a daemon may
- * close descriptors it does not know, and the number may be reused), else -1. */
-static int dir_fd(struct dir_handle *d)
+/* same_root - whether this process still sees the file system root it had at start-up (it
+ * has not entered a chroot since): only then do paths mean what the configuration meant. */
+static bool same_root(void)
 {
     struct stat st;
-    if (d->fd >= 0 && fstat(d->fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == d->dev &&
-        st.st_ino == d->ino)
+    return stat("/", &st) == 0 && st.st_dev == S.root_dev && st.st_ino == S.root_ino;
+}
+
+/* dir_fd - the directory's descriptor, valid for reading. Three cases: the handle is ours and
+ * the path still leads to the same directory (or the process is chrooted, so the path means
+ * nothing): use it; the directory was removed and made anew at its path: reopen it there; the
+ * host closed our descriptor (a daemon closing every descriptor it does not know, the number
+ * perhaps reused): reopen by path, never touching the old number. -1 when unreachable. */
+static int dir_fd(struct dir_handle *d)
+{
+    struct stat st, pst;
+    bool ours = d->fd >= 0 && fstat(d->fd, &st) == 0 && S_ISDIR(st.st_mode) &&
+                st.st_dev == d->dev && st.st_ino == d->ino;
+    bool unrooted = !same_root();
+    if (ours && (unrooted || stat(d->path, &pst) != 0 ||
+                 (pst.st_dev == d->dev && pst.st_ino == d->ino)))
         return d->fd;
-    if (!d->lost_logged) {
-        log_warning("%s: lost the handle on this directory (the host closed it?); reopening by "
-                    "path",
-                    d->path);
-        d->lost_logged = true;
-    }
+    if (unrooted)
+        return -1; /* lost, and its path leads nowhere from inside the chroot */
     int fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0)
             close(fd);
         return -1;
     }
-    d->fd = fd; /* the old number is not ours any more: never close it */
+    if (ours)
+        close(d->fd); /* the removed directory's handle, ours to close */
+    else if (!d->lost_logged)
+        log_warning("%s: lost the handle on this directory (the host closed it?); reopened by "
+                    "path",
+                    d->path);
+    d->lost_logged = !ours;
+    d->fd = fd;
     d->dev = st.st_dev;
     d->ino = st.st_ino;
     return fd;
@@ -922,6 +941,11 @@ void store_start_reloader(void)
 
 static void init_once(void)
 {
+    struct stat root;
+    if (stat("/", &root) == 0) {
+        S.root_dev = root.st_dev;
+        S.root_ino = root.st_ino;
+    }
     log_open_syslog();
     log_set_ratelimit(50);
     log_configure(LOG_LEVEL_INFO, LOG_TARGET_SYSLOG);
