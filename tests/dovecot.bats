@@ -55,6 +55,7 @@ teardown_file() {
     done
     wait_background
     stop_sessions
+    check_daemon_logs
 }
 
 # use NAME - talk to instance NAME: PORT is its imaps port, IMAP_PORT its STARTTLS port.
@@ -94,7 +95,7 @@ teardown() {
     conf="$(dovecot_dir main)/dovecot.conf"
     run doveconf -c "$conf" -h import_environment
     assert_success
-    assert_output "$(doveconf -c "$conf" -d -h import_environment) LD_PRELOAD=$(daemon_preload) OCSPSTAPLE_CONF=$D/ocspstaple.conf"
+    assert_output "$(doveconf -c "$conf" -d -h import_environment) LD_PRELOAD=$(daemon_preload) OCSPSTAPLE_CONF=$D/ocspstaple.conf$(sanitizer_environment | sed "s/^/ /")"
     assert_output --regexp "LISTEN_PID LISTEN_FDS NOTIFY_SOCKET"
 }
 

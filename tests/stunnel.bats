@@ -39,6 +39,7 @@ EOF
 
 teardown_file() {
     stop_sessions
+    check_daemon_logs
 }
 
 use() {

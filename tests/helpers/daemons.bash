@@ -30,6 +30,24 @@ daemon_preload() {
     echo "${SHIM_PRELOAD:-$SHIM}"
 }
 
+# sanitizer_environment - in sanitizer builds, the sanitizer options as NAME=value words: the
+# daemons that rebuild their environment must import them too. Nothing otherwise.
+sanitizer_environment() {
+    [ -n "${SAN_RUNTIME:-}" ] || return 0
+    echo "ASAN_OPTIONS=${ASAN_OPTIONS:-} UBSAN_OPTIONS=${UBSAN_OPTIONS:-} TSAN_OPTIONS=${TSAN_OPTIONS:-}"
+}
+
+# check_daemon_logs - fail, showing them, when the daemons' logs hold sanitizer reports.
+check_daemon_logs() {
+    local found
+    found=$(grep -lE "ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer" \
+        "$BATS_FILE_TMPDIR"/*/*.log "$BATS_FILE_TMPDIR"/*/maillog "$BATS_FILE_TMPDIR"/*.txt 2> /dev/null || true)
+    [ -z "$found" ] && return 0
+    echo "sanitizer reports in: $found" >&2
+    cat $found >&2
+    return 1
+}
+
 # shipped FILE SHIMCONF - the operator file conf/FILE as `make install` installs it, but with
 # the library path pointing at build/ and the configuration path at SHIMCONF: the daemons are
 # configured with the very lines the README tells operators to add.
@@ -303,6 +321,7 @@ smtpd_tls_chain_files = $FX/rsa.key, $FX/rsa-chain.pem
 maillog_file = $d/maillog
 maillog_file_prefixes = $d
 $(shipped postfix/main.cf "$shimconf")
+    $(sanitizer_environment)
 $extra
 EOF2
     for attempt in 1 2 3; do
@@ -389,7 +408,7 @@ ssl = required
 ssl_cert = <$FX/rsa-chain.pem
 ssl_key = <$FX/rsa.key
 !include $d/99-ocspstaple.conf
-import_environment = \$import_environment $import_extra
+import_environment = \$import_environment $import_extra $(sanitizer_environment)
 passdb {
   driver = static
   args = password=unused
@@ -414,6 +433,7 @@ local_name other.example.test {
   ssl_key = <$FX/other.key
 }
 $lines
+$([ -z "${SAN_RUNTIME:-}" ] || printf '# the sanitizer runtime maps terabytes\ndefault_vsz_limit = 0\n')
 EOF2
         setsid dovecot -F -c "$d/dovecot.conf" < /dev/null > "$d/dovecot.out" 2>&1 3>&- &
         pid=$!
