@@ -61,7 +61,7 @@ PRELOAD_OBJ := $(PRELOAD_SRC:shim/%.c=$(BUILD)/preload/%.o)
 CMD_OBJ     := $(CMD_SRC:shim/%.c=$(BUILD)/cmd/%.o)
 CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
 
-TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse $(BUILD)/tests/config_path_probe
+TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse $(BUILD)/tests/config_path_probe $(BUILD)/tests/hs_loop
 
 .PHONY: all check demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
 
@@ -106,6 +106,10 @@ $(BUILD)/tests/mkresponse: tests/helpers/mkresponse.c
 $(BUILD)/tests/config_path_probe: tests/helpers/config_path_probe.c $(BUILD)/cmd/config.o $(BUILD)/cmd/log.o
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIE -pie -o $@ $< $(BUILD)/cmd/config.o $(BUILD)/cmd/log.o $(LDFLAGS) $(CONFIG_LIBS)
+
+$(BUILD)/tests/hs_loop: tests/helpers/hs_loop.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(SSL_LIBS)
 
 # Dependencies: on Debian/Ubuntu as root they are installed; elsewhere the list is printed.
 deps:

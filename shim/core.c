@@ -11,9 +11,12 @@
 #include "status_callback.h"
 #include "store.h"
 
+/* core_prepare - everything from disk now (the host may be about to chroot), and the reloader
+ * started while threads may still be created (Dovecot's login processes forbid it later). */
 static void core_prepare(void)
 {
     store_init();
+    store_start_reloader();
 }
 
 static void core_attach_context(void *ctx)

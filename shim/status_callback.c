@@ -43,7 +43,7 @@ static int staple_for(SSL *ssl)
     X509 *leaf = SSL_get_certificate(ssl);
     const char *servername = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 
-    store_start_reloader();
+    store_before_handshake();
     size_t len = store_staple(ssl, leaf, servername, &der);
     if (len == 0) {
         log_debug("handshake: nothing to staple (SNI %s)", servername ? servername : "none");

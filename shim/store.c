@@ -132,6 +132,8 @@ static struct {
     _Atomic bool reloader_running;
     pthread_mutex_t reloader_start_lock;
     bool table_full_logged, dir_limit_logged;
+    bool thread_failed, thread_failed_logged; /* under reloader_start_lock */
+    time_t last_inline_check;                 /* under reload_lock */
     dev_t root_dev; /* "/" when the store was initialised, to recognise a chroot */
     ino_t root_ino;
 } S = {
@@ -851,11 +853,10 @@ static void log_expiries(void)
 }
 
 /* reload_once - one pass: new response_dir files, changed files; publish if anything changed. */
-static void reload_once(bool force_publish)
+/* reload_once_locked - one pass under reload_lock, held by the caller. */
+static void reload_once_locked(bool force_publish)
 {
     bool changed = force_publish;
-
-    pthread_mutex_lock(&S.reload_lock);
     size_t before = S.source_count;
     scan_response_dir();
     for (size_t i = 0; i < S.source_count; i++)
@@ -870,6 +871,12 @@ static void reload_once(bool force_publish)
             publish(snap);
         }
     }
+}
+
+static void reload_once(bool force_publish)
+{
+    pthread_mutex_lock(&S.reload_lock);
+    reload_once_locked(force_publish);
     pthread_mutex_unlock(&S.reload_lock);
 }
 
@@ -908,6 +915,34 @@ static void fork_child(void)
 {
     fork_parent(); /* the mutexes carry no owner: the child's only thread releases them */
     atomic_store(&S.reloader_running, false);
+    S.thread_failed = false;
+    S.last_inline_check = 0;
+}
+
+/* start_thread - try to start the reloader thread (caller holds reloader_start_lock). */
+static bool start_thread(void)
+{
+    pthread_t tid;
+    pthread_attr_t attr;
+    sigset_t all, old;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    /* The host's signals belong to the host's threads. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&tid, &attr, reloader_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0 && !S.thread_failed_logged) {
+        /* Dovecot's login processes set RLIMIT_NPROC to 1 before their first handshake. */
+        log_info("cannot start a reloader thread (%s): response files are checked from the "
+                 "handshakes instead, at most once a second",
+                 strerror(rc));
+        S.thread_failed_logged = true;
+    }
+    return rc == 0;
 }
 
 void store_start_reloader(void)
@@ -915,28 +950,32 @@ void store_start_reloader(void)
     if (atomic_load_explicit(&S.reloader_running, memory_order_acquire))
         return;
     pthread_mutex_lock(&S.reloader_start_lock);
-    if (!atomic_load(&S.reloader_running)) {
-        pthread_t tid;
-        pthread_attr_t attr;
-        sigset_t all, old;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&attr, 256 * 1024);
-        /* The host's signals belong to the host's threads. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int rc = pthread_create(&tid, &attr, reloader_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-        if (rc == 0)
-            atomic_store(&S.reloader_running, true);
+    if (!atomic_load(&S.reloader_running) && !S.thread_failed && S.cfg.path != NULL) {
+        if (start_thread())
+            atomic_store_explicit(&S.reloader_running, true, memory_order_release);
         else
-            log_error("cannot start the reloader thread: %s; responses will not be reloaded",
-                      strerror(rc));
-        /* Do not retry at every handshake: count a failure as running. */
-        atomic_store(&S.reloader_running, true);
+            S.thread_failed = true;
     }
     pthread_mutex_unlock(&S.reloader_start_lock);
+}
+
+void store_before_handshake(void)
+{
+    if (atomic_load_explicit(&S.reloader_running, memory_order_acquire))
+        return;
+    /* No reloader in this process: the first handshake after a fork (the parent may never have
+     * handshaken, so what was inherited may be old), or a process that may not start threads.
+     * Look at the files now, at most once a second and by one thread at a time, then try to
+     * hand the job to a thread. */
+    if (S.cfg.path != NULL && pthread_mutex_trylock(&S.reload_lock) == 0) {
+        time_t now = time(NULL);
+        if (now != S.last_inline_check) {
+            S.last_inline_check = now;
+            reload_once_locked(false);
+        }
+        pthread_mutex_unlock(&S.reload_lock);
+    }
+    store_start_reloader();
 }
 
 static void init_once(void)

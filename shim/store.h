@@ -22,6 +22,11 @@ void store_init(void);
  * checks the response files once a second). Cheap when it runs already. */
 void store_start_reloader(void);
 
+/* store_before_handshake - called at every handshake, before store_staple: nothing when the
+ * reloader runs (one atomic load); otherwise (first handshake after a fork, or a process that
+ * may not start threads) check the files inline, at most once a second, then try to start it. */
+void store_before_handshake(void);
+
 /* store_staple - choose the response for the certificate `leaf` being served on `ssl`
  * (client SNI `servername`, may be NULL) and return a fresh OPENSSL_malloc() copy of its DER
  * bytes in *der (the caller hands it to OpenSSL, which frees it). Returns the length, or 0

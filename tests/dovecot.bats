@@ -156,9 +156,6 @@ teardown() {
 @test "high-performance mode: a running login process sees a replacement without a reload" {
     use perf
     assert_staple rsa-good.der
-    if grep -q "cannot start the reloader thread" "$LOG"; then
-        skip "the shim cannot start its reloader thread in imap-login (RLIMIT_NPROC = 1 is set before the first handshake): known limitation, see README"
-    fi
     replace_atomically "$FX/rsa-good2.der" "$D/resp-perf/rsa.der"
     run eventually_staple rsa-good2.der 5
     assert_success

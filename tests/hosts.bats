@@ -66,6 +66,17 @@ eventually_stapled() {
     assert_output "$(fixture_line rsa-good2.der "Next Update")"
 }
 
+@test "a child forked per connection (the parent never handshakes): sees replacements at once" {
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --fork-per-connection 1
+    assert_stapled rsa-good.der
+    replace_atomically "$FX/rsa-good2.der" "$DIR/mail.der"
+    run eventually_stapled rsa-good2.der
+    assert_success
+    replace_atomically "$FX/rsa-good.der" "$DIR/mail.der"
+    run eventually_stapled rsa-good.der
+    assert_success
+}
+
 @test "8 threads handshaking while the file is replaced every 50 ms: every staple is valid" {
     start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --threads 8
     (

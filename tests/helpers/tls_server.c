@@ -8,6 +8,8 @@
  *                                            like lighttpd), empty-ok, fatal, staple:FILE
  *              [--threads N]                 N threads accept and handshake concurrently
  *              [--fork N]                    N pre-forked children accept (after the context)
+ *              [--fork-per-connection 1]     the parent accepts; a new child per connection
+ *                                            handshakes once and exits (inetd, Exim style)
  *              [--chroot DIR]                load keys, chroot, then create the contexts
  *                                            (the order of Dovecot's login processes)
  *              [--contexts N]                create and free N extra contexts first
@@ -171,7 +173,7 @@ static void *accept_loop(void *arg)
 
 int main(int argc, char **argv)
 {
-    int port = 0, threads = 1, children = 0, extra_contexts = 0;
+    int port = 0, threads = 1, children = 0, extra_contexts = 0, per_connection = 0;
     const char *chroot_dir = NULL;
 
     signal(SIGPIPE, SIG_IGN);
@@ -211,6 +213,8 @@ int main(int argc, char **argv)
             threads = atoi(val);
         else if (strcmp(opt, "--fork") == 0)
             children = atoi(val);
+        else if (strcmp(opt, "--fork-per-connection") == 0)
+            per_connection = atoi(val);
         else if (strcmp(opt, "--chroot") == 0)
             chroot_dir = val;
         else if (strcmp(opt, "--contexts") == 0)
@@ -238,6 +242,20 @@ int main(int argc, char **argv)
         sni_ctx = make_ctx(&sni_pair, 1, 0);
     fprintf(stderr, "tls_server: listening on 127.0.0.1:%d\n", port);
 
+    if (per_connection) {
+        signal(SIGCHLD, SIG_IGN); /* children are reaped by the kernel */
+        for (;;) {
+            int fd = accept(listen_fd, NULL, NULL);
+            if (fd < 0)
+                continue;
+            if (fork() == 0) {
+                close(listen_fd);
+                serve_one(fd);
+                _exit(0);
+            }
+            close(fd);
+        }
+    }
     if (children > 0) {
         for (int i = 0; i < children; i++)
             if (fork() == 0) {
