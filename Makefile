@@ -61,7 +61,8 @@ PRELOAD_OBJ := $(PRELOAD_SRC:shim/%.c=$(BUILD)/preload/%.o)
 CMD_OBJ     := $(CMD_SRC:shim/%.c=$(BUILD)/cmd/%.o)
 CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
 
-TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse $(BUILD)/tests/config_path_probe $(BUILD)/tests/hs_loop
+TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse $(BUILD)/tests/config_path_probe $(BUILD)/tests/hs_loop \
+               $(BUILD)/tests/dlopen_host
 
 .PHONY: all check demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
 
@@ -110,6 +111,11 @@ $(BUILD)/tests/config_path_probe: tests/helpers/config_path_probe.c $(BUILD)/cmd
 $(BUILD)/tests/hs_loop: tests/helpers/hs_loop.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+
+# Links no OpenSSL: it loads libssl itself, privately.
+$(BUILD)/tests/dlopen_host: tests/helpers/dlopen_host.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -ldl
 
 # Dependencies: on Debian/Ubuntu as root they are installed; elsewhere the list is printed.
 deps:

@@ -91,6 +91,14 @@ eventually_stapled() {
     for c in $(seq 1 8); do
         handshakes 15 "$BATS_TEST_TMPDIR/seen.$c" 3>&- &
         pids+=($!)
+        # And GnuTLS clients saving the exact bytes they were stapled.
+        (
+            mkdir -p "$BATS_TEST_TMPDIR/bytes.$c"
+            for k in $(seq 1 8); do
+                stapled_bytes "$BATS_TEST_TMPDIR/bytes.$c/$k.der"
+            done
+        ) 3>&- &
+        pids+=($!)
     done
     wait "${pids[@]}"
     kill "$replacer" 2> /dev/null || true
@@ -105,6 +113,14 @@ eventually_stapled() {
         "$(fixture_line rsa-good2.der "Next Update")")
     run bash -c "cat $BATS_TEST_TMPDIR/seen.* | sort -u | grep -vxF '$allowed' || true"
     assert_output ""
+    # Byte for byte: each staple GnuTLS received is one of the two files written, whole.
+    local f n=0
+    for f in "$BATS_TEST_TMPDIR"/bytes.*/*.der; do
+        cmp -s "$f" "$FX/rsa-good.der" || cmp -s "$f" "$FX/rsa-good2.der" ||
+            { echo "$f is neither response" >&2; return 1; }
+        n=$((n + 1))
+    done
+    [ "$n" -eq 64 ]
     kill -0 "$HOST_PID"
 }
 

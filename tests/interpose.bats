@@ -88,6 +88,13 @@ teardown() {
     assert_stapled rsa-good.der -tls1_2
 }
 
+@test "a host that dlopen()s libssl with RTLD_LOCAL and calls it through dlsym: no crash, staples" {
+    start_on_free_port dlopen "$CONF" "$BUILD_DIR/tests/dlopen_host" @PORT@ "$FX/rsa-chain.pem" "$FX/rsa.key"
+    assert_stapled rsa-good.der
+    assert_stapled rsa-good.der -tls1_2
+    kill -0 "$HOST_PID"
+}
+
 @test "a host that exports its own config_init (as lighttpd does) does not crash the shim" {
     # The isolation is RTLD_DEEPBIND, which the sanitizer runtimes refuse to load.
     [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "sanitizer builds load libconfig without RTLD_DEEPBIND"
