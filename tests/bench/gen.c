@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -173,7 +175,10 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/rsa.der", out);
     write_response(path, rsa, ca, ca_key, -3600);
 
-    for (long i = 0; i < nscale; i++) {
+    /* The scale set in two processes (two cores: half the wait). */
+    fflush(NULL);
+    pid_t child = nscale >= 100 ? fork() : -1;
+    for (long i = child == 0 ? 1 : 0; i < nscale; i += child >= 0 ? 2 : 1) {
         char cn[64];
         snprintf(cn, sizeof(cn), "leaf%05ld.bench.invalid", i);
         X509 *leaf = make_cert(ec_key, cn, 1000 + i, ca, ca_key);
@@ -182,6 +187,14 @@ int main(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/scale/%05ld.der", out, i);
         write_response(path, leaf, ca, ca_key, -3600);
         X509_free(leaf);
+    }
+    if (child == 0)
+        _exit(0);
+    int status = 0;
+    if (child > 0 &&
+        (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+        fprintf(stderr, "bench-gen: the second generator process failed\n");
+        return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("generated %ld responses in %.1f s\n", 2 + nseries + nscale,

@@ -2,8 +2,10 @@
  * load_client.c - bench-load: drive a TLS server on 127.0.0.1 with full handshakes asking for
  * certificate status, from several connections in parallel (one thread each), for a fixed time.
  *
- * Usage: bench-load --port P [--threads T] [--seconds S] [--tls 12|13] [--der RESPONSE]
+ * Usage: bench-load --port P [--threads T] [--seconds S] [--count N] [--tls 12|13]
+ *                   [--der RESPONSE]
  *
+ * Runs for S seconds, or until N handshakes were attempted (whichever comes first).
  * Each handshake: connect, full handshake (no session reuse) with status_request, check the
  * staple (byte-identical to --der when given, else any), close_notify, wait for the server to
  * close (so that TIME_WAIT lands on the server's side and the client never runs out of ports),
@@ -35,7 +37,8 @@ static int port;
 static double deadline;
 static unsigned char *expected;
 static long expected_len;
-static atomic_long total, stapled, failures;
+static long count; /* stop after this many handshakes in all (0: no limit) */
+static atomic_long total, stapled, failures, claimed;
 
 static double now_s(void)
 {
@@ -88,6 +91,8 @@ static void *worker(void *arg)
 {
     (void)arg;
     while (now_s() < deadline) {
+        if (count > 0 && atomic_fetch_add(&claimed, 1) >= count)
+            break;
         if (one_handshake())
             atomic_fetch_add(&total, 1);
         else if (atomic_fetch_add(&failures, 1) > 1000)
@@ -113,13 +118,15 @@ int main(int argc, char **argv)
             tls = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--der") == 0)
             der = argv[i + 1];
+        else if (strcmp(argv[i], "--count") == 0)
+            count = atol(argv[i + 1]);
         else
             break;
     }
     if (argc % 2 != 1 || port <= 0 || port > 65535 || threads < 1 || threads > MAX_THREADS ||
-        seconds <= 0 || seconds > 600 || (tls != 12 && tls != 13)) {
-        fprintf(stderr, "usage: bench-load --port P [--threads T] [--seconds S] [--tls 12|13] "
-                        "[--der RESPONSE]\n");
+        seconds <= 0 || seconds > 600 || (tls != 12 && tls != 13) || count < 0) {
+        fprintf(stderr, "usage: bench-load --port P [--threads T] [--seconds S] [--count N] "
+                        "[--tls 12|13] [--der RESPONSE]\n");
         return 2;
     }
     if (der != NULL) {
