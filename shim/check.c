@@ -274,7 +274,8 @@ static void scan_dir(struct run *run, const char *dir)
             n++;
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), by_name);
+    if (n > 1)
+        qsort(names, n, sizeof(char *), by_name);
     for (size_t i = 0; i < n; i++) {
         judge_unbound(run, names[i], NULL);
         free(names[i]);

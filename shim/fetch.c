@@ -92,7 +92,7 @@ static char *responder_url(const struct staple_entry *e, X509 *leaf)
 static int write_atomically(const char *path, const unsigned char *der, size_t len, char *why,
                             size_t whylen)
 {
-    char *copy1 = strdup(path), *copy2 = strdup(path), tmp[4096];
+    char *copy1 = strdup(path), *copy2 = strdup(path), tmp[4096] = "";
     int fd = -1, rc = -1;
     struct stat old;
 

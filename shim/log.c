@@ -199,17 +199,14 @@ static void write_line(enum log_level level, const char *text)
     }
 }
 
-/* emit - format and write (or capture) one line that passed the filters. */
-static void emit(enum log_level level, unsigned long dropped, const char *fmt, va_list ap)
+/* emit - write (or capture) one formatted line that passed the filters. */
+static void emit(enum log_level level, unsigned long dropped, const char *text)
 {
-    char text[2048];
-
     if (dropped > 0) {
         char note[128];
         snprintf(note, sizeof(note), "%lu message(s) suppressed by rate limiting", dropped);
         write_line(LOG_LEVEL_WARNING, note);
     }
-    vsnprintf(text, sizeof(text), fmt, ap);
     if (capture_fn != NULL)
         capture_fn(level, text, capture_arg);
     else
@@ -218,23 +215,27 @@ static void emit(enum log_level level, unsigned long dropped, const char *fmt, v
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
+    char text[2048];
     unsigned long dropped;
     va_list ap;
 
     if (!log_level_enabled(level) || !take_token(level, &dropped))
         return;
     va_start(ap, fmt);
-    emit(level, dropped, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    emit(level, dropped, text);
 }
 
 void log_summary(const char *fmt, ...)
 {
+    char text[2048];
     va_list ap;
 
     if (!log_level_enabled(LOG_LEVEL_INFO))
         return;
     va_start(ap, fmt);
-    emit(LOG_LEVEL_INFO, 0, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    emit(LOG_LEVEL_INFO, 0, text);
 }

@@ -209,6 +209,7 @@ static int split_path(const char *path, char **dir, char **base)
     if (*dir == NULL || *base == NULL || (*base)[0] == '\0') {
         free(*dir);
         free(*base);
+        *dir = *base = NULL; /* the caller frees them too, on every path */
         return -1;
     }
     return 0;
@@ -220,7 +221,7 @@ static struct dir_handle *dir_get(const char *path)
     for (size_t i = 0; i < S.dir_count; i++)
         if (strcmp(S.dirs[i]->path, path) == 0)
             return S.dirs[i];
-    struct dir_handle **grown = realloc(S.dirs, (S.dir_count + 1) * sizeof(*grown));
+    struct dir_handle **grown = realloc(S.dirs, (S.dir_count + 1) * sizeof(struct dir_handle *));
     struct dir_handle *d = calloc(1, sizeof(*d));
     if (grown != NULL)
         S.dirs = grown;
@@ -315,7 +316,7 @@ static void history_push(struct source *src, struct version *v)
             }
     }
     version_unref(src->history[evict]);
-    memmove(&src->history[1], &src->history[0], (size_t)evict * sizeof(src->history[0]));
+    memmove(&src->history[1], &src->history[0], (size_t)evict * sizeof(struct version *));
     src->history[0] = v;
 }
 
@@ -398,7 +399,7 @@ static struct source *add_source(const char *path, struct dir_handle *dir, const
 {
     if (S.source_count == S.source_cap) {
         size_t cap = S.source_cap ? S.source_cap * 2 : 16;
-        struct source **grown = realloc(S.sources, cap * sizeof(*grown));
+        struct source **grown = realloc(S.sources, cap * sizeof(struct source *));
         if (grown == NULL)
             return NULL;
         S.sources = grown;
@@ -928,7 +929,7 @@ static bool start_thread(void)
 
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, (size_t)256 * 1024);
     /* The host's signals belong to the host's threads. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

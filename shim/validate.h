@@ -16,7 +16,7 @@
 #include <openssl/x509.h>
 
 /* The largest response file accepted; real responses are a few KiB. */
-#define RESPONSE_MAX_BYTES (256 * 1024)
+#define RESPONSE_MAX_BYTES 262144 /* 256 KiB */
 
 enum verdict {
     VERDICT_GOOD = 0,       /* stapleable */

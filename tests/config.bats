@@ -108,6 +108,19 @@ EOF
     assert_success
 }
 
+@test "a response path that names a directory (trailing slash): the entry is skipped, no crash" {
+    # Found by clang-tidy: this path once freed its parts twice, inside the host.
+    write_conf "$CONF" <<EOF
+staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$BATS_TEST_TMPDIR/"; },
+            { certificate = "$FX/rsa-chain.pem"; response = "$FX/rsa-good.der"; } );
+EOF
+    start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"
+    assert_stapled rsa-good.der
+    run grep -E "response $BATS_TEST_TMPDIR/: not a file name" "$SERVER_LOG"
+    assert_success
+    kill -0 "$HOST_PID"
+}
+
 @test "a certificate file that holds no certificate: the entry is skipped, the file named" {
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$FX/rsa.key"; response = "$FX/rsa-good.der"; } );

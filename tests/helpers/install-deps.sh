@@ -9,18 +9,20 @@
 # set aside and put back afterwards), Postfix is preseeded to "No configuration", and the
 # daemons this script installed are disabled (and stopped, under a running systemd).
 #
-#   tests/helpers/install-deps.sh build|test
+#   tests/helpers/install-deps.sh build|test|lint
 set -eu
 
 want=${1:-test}
 build_pkgs="gcc make pkg-config libssl-dev libconfig-dev openssl"
 daemon_pkgs="postfix dovecot-imapd stunnel4"
 test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
-groff-base $daemon_pkgs"
+groff-base valgrind $daemon_pkgs"
+lint_pkgs="$build_pkgs clang-tidy cppcheck"
 case $want in
     build) pkgs=$build_pkgs ;;
     test) pkgs=$test_pkgs ;;
-    *) echo "usage: $0 build|test" >&2; exit 2 ;;
+    lint) pkgs=$lint_pkgs ;;
+    *) echo "usage: $0 build|test|lint" >&2; exit 2 ;;
 esac
 
 missing=""
