@@ -256,6 +256,8 @@ static int parse_entry(struct config *cfg, config_setting_t *group, struct stapl
     e->line = (int)config_setting_source_line(group);
     if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
         want_type(cfg, group, "staples", CONFIG_TYPE_GROUP);
+        log_error("%s:%d: staples entry skipped: nothing will be stapled for it", cfg->path,
+                  e->line);
         return 0;
     }
     int n = libconfig.setting_length(group);
