@@ -98,7 +98,7 @@ test-programs: $(TEST_PROGS)
 
 $(BUILD)/tests/tls_server: tests/helpers/tls_server.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(if $(SANITIZE),,-DCONFIG_INIT_TRAP) $(CFLAGS) -rdynamic -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+	$(CC) $(CPPFLAGS) $(if $(SANITIZE),,-DCONFIG_INIT_TRAP) $(CFLAGS) -rdynamic -o $@ $< $(LDFLAGS) $(SSL_LIBS) -ldl
 
 $(BUILD)/tests/mkresponse: tests/helpers/mkresponse.c
 	@mkdir -p $(@D)

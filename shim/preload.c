@@ -309,9 +309,13 @@ EXPORT SSL *SSL_new(SSL_CTX *ctx)
         log_unresolved("SSL_new");
         return NULL;
     }
-    const struct core_exports *c = loaded_core();
-    if (c != NULL && is_server_context(ctx))
-        c->attach_context(ctx); /* a no-op for contexts made through SSL_CTX_new */
+    /* A no-op for contexts made through SSL_CTX_new; the first sight of a server context made
+     * past the constructors (a host calling libssl through pointers of its own). */
+    if (is_server_context(ctx)) {
+        const struct core_exports *c = ready_core();
+        if (c != NULL)
+            c->attach_context(ctx);
+    }
     return real(ctx);
 }
 
@@ -322,9 +326,11 @@ EXPORT SSL_CTX *SSL_set_SSL_CTX(SSL *ssl, SSL_CTX *ctx)
         log_unresolved("SSL_set_SSL_CTX");
         return NULL;
     }
-    const struct core_exports *c = loaded_core();
-    if (c != NULL && is_server_context(ctx))
-        c->attach_context(ctx);
+    if (is_server_context(ctx)) {
+        const struct core_exports *c = ready_core();
+        if (c != NULL)
+            c->attach_context(ctx);
+    }
     return real(ssl, ctx);
 }
 

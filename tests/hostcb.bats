@@ -42,6 +42,16 @@ teardown() {
     assert_output --partial "alert"
 }
 
+@test "host callback set before the shim sees the context (it attaches at SSL_new): chained" {
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --status-cb noack \
+        --bypass-ctor 1
+    assert_stapled rsa-good.der
+    stop_hosts
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" \
+        --status-cb "staple:$FX/rsa-good2.der" --bypass-ctor 1
+    assert_stapled rsa-good2.der
+}
+
 @test "openssl s_server -status_file: the built-in stapling keeps serving its own file" {
     start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key" -status_file "$FX/rsa-good2.der"
     assert_stapled rsa-good2.der

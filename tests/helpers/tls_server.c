@@ -13,12 +13,17 @@
  *              [--chroot DIR]                load keys, chroot, then create the contexts
  *                                            (the order of Dovecot's login processes)
  *              [--contexts N]                create and free N extra contexts first
+ *              [--bypass-ctor 1]             create contexts with libssl's SSL_CTX_new_ex found
+ *                                            by dlsym on libssl itself (past any interposer), so
+ *                                            the host's status callback is set before a shim
+ *                                            can see the context (it sees it at SSL_new)
  *
  * Each connection gets a full handshake, the line "hello", and a close. Built with
  * -DCONFIG_INIT_TRAP, the binary exports a function named config_init that aborts, as lighttpd
  * exports one: a shim whose libconfig binds to the host's symbol crashes here.
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -62,6 +67,7 @@ static const char *status_mode;
 static unsigned char *status_der;
 static long status_len;
 static int listen_fd;
+static int bypass_ctor;
 
 static void die(const char *what)
 {
@@ -115,9 +121,23 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK;
 }
 
+static SSL_CTX *new_ctx(void)
+{
+    if (!bypass_ctor)
+        return SSL_CTX_new(TLS_server_method());
+    void *lib = dlopen("libssl.so.3", RTLD_NOW | RTLD_NOLOAD);
+    SSL_CTX *(*real)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *) =
+        lib ? (SSL_CTX * (*)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *))
+                  dlsym(lib, "SSL_CTX_new_ex")
+            : NULL;
+    if (real == NULL)
+        die("dlsym SSL_CTX_new_ex");
+    return real(NULL, NULL, TLS_server_method());
+}
+
 static SSL_CTX *make_ctx(struct keypair *p, int n, int with_sni)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX *ctx = new_ctx();
     if (ctx == NULL)
         die("SSL_CTX_new");
     for (int i = 0; i < n; i++)
@@ -217,6 +237,8 @@ int main(int argc, char **argv)
             per_connection = atoi(val);
         else if (strcmp(opt, "--chroot") == 0)
             chroot_dir = val;
+        else if (strcmp(opt, "--bypass-ctor") == 0)
+            bypass_ctor = atoi(val);
         else if (strcmp(opt, "--contexts") == 0)
             extra_contexts = atoi(val);
         else
