@@ -11,7 +11,7 @@
  *   --keep     keep the work directory (fixtures, configurations, logs)
  *   --only     comma-separated benchmark numbers, e.g. --only 1,4
  *   --rounds   alternated rounds of the in-process comparisons of benchmark 1 (default 15)
- *   --cg       callgrind run lengths in handshakes (default 50,150)
+ *   --cg       callgrind run lengths in handshakes (default 40,120)
  *
  * Every child runs with a watchdog (alarm() survives exec), every server is killed at the end,
  * everything listens on 127.0.0.1 only. The exit status is 1 when a functional check failed (a
@@ -51,11 +51,12 @@ static struct {
     int rounds, cg_short, cg_long;
     int failures;
     double t0;
-    char *rows[6]; /* table rows per benchmark, printed in order */
+    double churn_rate; /* native handshakes/s of benchmark 5's replaced runs */
+    char *rows[6];     /* table rows per benchmark, printed in order */
     size_t rows_len[6];
     pid_t servers[8];
     int server_count;
-} G = {.rounds = 15, .cg_short = 50, .cg_long = 150};
+} G = {.rounds = 15, .cg_short = 40, .cg_long = 120};
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -524,8 +525,10 @@ static double callgrind_total(const char *prefix)
     int files = 0;
     struct dirent *de;
     while (d != NULL && (de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, base, strlen(base)) != 0)
-            continue;
+        size_t blen = strlen(base);
+        if (strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] != '.' ||
+            !isdigit((unsigned char)de->d_name[blen + 1]))
+            continue; /* PREFIX.PID only */
         snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
         FILE *f = fopen(p, "r");
         while (f != NULL && fgets(line, sizeof(line), f) != NULL)
@@ -554,6 +557,7 @@ struct cg_job {
     const char *preload;
     char conf[PATH_MAX];
     char prefix[PATH_MAX];
+    char stdout_path[PATH_MAX + 8];
     double result;
 };
 
@@ -565,8 +569,10 @@ static void cg_arg(struct cg_job *j, const char *s)
 {
     if (j->argc + 1 >= CG_ARGS)
         die("callgrind job: too many arguments");
-    if (snprintf(j->str[j->argc], PATH_MAX, "%s", s) >= PATH_MAX)
+    size_t n = strlen(s);
+    if (n >= PATH_MAX)
         die("callgrind job: argument too long: %s", s);
+    memmove(j->str[j->argc], s, n + 1);
     j->argv[j->argc] = j->str[j->argc];
     j->argv[++j->argc] = NULL;
 }
@@ -579,8 +585,10 @@ static struct cg_job *cg_new(const char *name, const char *preload, const char *
     if (cg_count == MAX_CG_JOBS)
         die("too many callgrind jobs");
     struct cg_job *j = &CG[cg_count++];
-    char arg[PATH_MAX + 32];
-    path_in(j->prefix, "cg/%s.out", name);
+    char arg[PATH_MAX + 32], prefix[PATH_MAX];
+    path_in(prefix, "cg/%s.out", name);
+    memcpy(j->prefix, prefix, sizeof(prefix));
+    snprintf(j->stdout_path, sizeof(j->stdout_path), "%s.stdout", prefix);
     snprintf(j->conf, sizeof(j->conf), "%s", conf ? conf : "");
     j->preload = preload;
     j->argc = 0;
@@ -633,8 +641,11 @@ static void cg_run_all(void)
         for (int s = 0; s < 2 && next < cg_count; s++)
             if (pids[s] == 0) {
                 struct cg_job *j = &CG[next];
-                struct child_opts o = {j->preload, j->conf[0] ? j->conf : NULL, -1, false};
+                int fd = open(j->stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                struct child_opts o = {j->preload, j->conf[0] ? j->conf : NULL, fd, false};
                 pids[s] = spawn(j->argv, &o);
+                if (fd >= 0)
+                    close(fd);
                 which[s] = next++;
                 running++;
             }
@@ -766,7 +777,7 @@ static void bench2(int nscale)
             int k = (j + r) % ncounts;
             rate[k][r] = p10[k][r] = start[k][r] = rss[k][r] = other[k][r] = NAN;
             if (run_hs(&cfg, &var, conf[k], der,
-                       G.smoke ? "--seconds 0.1 --t0" : "--seconds 0.3 --t0", "@T0@", EXPECT_DER,
+                       G.smoke ? "--seconds 0.1 --t0" : "--seconds 2 --t0", "@T0@", EXPECT_DER,
                        out)) {
                 rate[k][r] = kv(out, "rate");
                 p10[k][r] = kv(out, "hs_us_p10");
@@ -785,16 +796,27 @@ static void bench2(int nscale)
     }
     for (int k = 0; k < ncounts; k++) {
         size_t len = strlen(res);
-        snprintf(res + len, sizeof(res) - len, "%s%d: %.1f",
-                 k ? " · " : "; reloader thread CPU ms/s: ", counts[k], median(other[k], rounds));
+        snprintf(res + len, sizeof(res) - len, "%s%d: %.2f",
+                 k ? " · " : "; reloader thread CPU, ms per s: ", counts[k],
+                 median(other[k], rounds));
     }
-    for (int r = 0; r < rounds; r++)
+    /* Cost of a handshake with N entries against 1: the handshaking thread's time per
+     * handshake, times the CPU the reloader takes besides (what a saturated server loses). */
+    double comb[MAX_ROUNDS];
+    for (int r = 0; r < rounds; r++) {
         ratio[r] = p10[last][r] / p10[0][r];
-    snprintf(rat, sizeof(rat), "%d vs 1: %s", counts[last], ratio_fig(f, sizeof(f), ratio, rounds));
+        comb[r] = ratio[r] * (1 + (other[last][r] - other[0][r]) / 1000);
+    }
+    char f2[128];
+    snprintf(rat, sizeof(rat),
+             "%d vs 1: time per handshake %s; with the reloader's CPU added (saturated server) "
+             "%s",
+             counts[last], ratio_fig(f, sizeof(f), ratio, rounds),
+             ratio_fig(f2, sizeof(f2), comb, rounds));
     row("2",
         "configured responses (served one among them), under the shim, ECDSA TLS 1.3: "
-        "handshakes/s; ratio of time per handshake",
-        res, rat, "≤ 1.02", median(ratio, rounds) <= 1.02);
+        "handshakes/s; cost ratio",
+        res, rat, "≤ 1.02", median(comb, rounds) <= 1.02);
 
     res[0] = '\0';
     for (int k = 0; k < ncounts; k++) {
@@ -1284,36 +1306,44 @@ static void bench5(int nseries)
         res, "–", "≤ 2 s", lat_max <= 2000);
 
     /* Rate while one file is replaced every 100 ms, versus the same writes to a file the shim
-     * does not watch (so the only difference is the shim reloading). */
-    int rounds = G.smoke ? 1 : 11;
-    double rate[2][MAX_ROUNDS], cpu[2][MAX_ROUNDS];
+     * does not watch (so the only difference is the shim reloading). The cost ratio is the
+     * handshaking thread's time per handshake times the CPU the reloader takes besides: what a
+     * server whose cores are all busy would lose. The wall-clock rate is shown too. */
+    int rounds = G.smoke ? 1 : 9;
+    double rate[2][MAX_ROUNDS], p10[2][MAX_ROUNDS], other[2][MAX_ROUNDS];
     progress("5: handshake rate with a replacement every 100 ms, %d alternated rounds", rounds);
     for (int r = 0; r < rounds; r++)
         for (int j = 0; j < 2; j++) {
             int k = (j + r) % 2;
-            rate[k][r] = cpu[k][r] = NAN;
+            rate[k][r] = p10[k][r] = other[k][r] = NAN;
             char extra[PATH_MAX * 3];
-            snprintf(extra, sizeof(extra), "--seconds %s --churn %s %s %d", G.smoke ? "0.3" : "1.0",
+            snprintf(extra, sizeof(extra), "--seconds %s --churn %s %s %d", G.smoke ? "0.3" : "1.5",
                      k ? live : decoy, series, nseries);
             if (!run_hs(&cfg, &var, conf, live, extra, NULL, EXPECT_ANY, out))
                 continue;
             rate[k][r] = kv(out, "rate");
-            cpu[k][r] = kv(out, "cpu_rate");
+            p10[k][r] = kv(out, "hs_us_p10");
+            other[k][r] = kv(out, "other_threads_cpu_ms_per_s");
         }
-    double ratio[MAX_ROUNDS], cratio[MAX_ROUNDS];
+    double ratio[MAX_ROUNDS], equiv[MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
         ratio[r] = rate[1][r] / rate[0][r];
-        cratio[r] = cpu[1][r] / cpu[0][r];
+        equiv[r] = 1 / (p10[1][r] / p10[0][r] * (1 + (other[1][r] - other[0][r]) / 1000));
     }
+    G.churn_rate = median(rate[1], rounds);
     char f1[128], f2[128];
-    snprintf(res, sizeof(res), "replaced %s · not replaced %s",
-             fig(f1, sizeof(f1), rate[1], rounds, 0), fig(f2, sizeof(f2), rate[0], rounds, 0));
-    snprintf(rat, sizeof(rat), "per CPU second (reloader included) %s · wall-clock rate %s",
-             ratio_fig(f2, sizeof(f2), cratio, rounds), ratio_fig(f1, sizeof(f1), ratio, rounds));
+    snprintf(res, sizeof(res),
+             "replaced %s · not replaced %s; reloader thread CPU, ms per s: replaced %.2f · not "
+             "replaced %.2f",
+             fig(f1, sizeof(f1), rate[1], rounds, 0), fig(f2, sizeof(f2), rate[0], rounds, 0),
+             median(other[1], rounds), median(other[0], rounds));
+    snprintf(rat, sizeof(rat),
+             "rate-equivalent (time per handshake, reloader CPU added) %s · wall-clock rate %s",
+             ratio_fig(f2, sizeof(f2), equiv, rounds), ratio_fig(f1, sizeof(f1), ratio, rounds));
     row("5",
         "handshakes/s while the served response is replaced every 100 ms, vs the same "
         "writes to an unwatched file (ECDSA TLS 1.3, in process)",
-        res, rat, "≥ 0.98", median(cratio, rounds) >= 0.98);
+        res, rat, "≥ 0.98", median(equiv, rounds) >= 0.98);
 }
 
 /* Benchmark 5 under callgrind: instructions per handshake while the served response is
@@ -1349,14 +1379,25 @@ static void bench5_callgrind_report(void)
     const struct cg_job *j = &CG[cg5_first];
     double len = G.cg_long - G.cg_short;
     double decoy = (j[1].result - j[0].result) / len, live = (j[3].result - j[2].result) / len;
-    char res[256], rat[128], f[2][64];
-    snprintf(res, sizeof(res), "replaced %s · not replaced %s", thousands(f[0], sizeof(f[0]), live),
-             thousands(f[1], sizeof(f[1]), decoy));
-    snprintf(rat, sizeof(rat), "replaced/not %.4f", live / decoy);
-    row("5",
-        "same, instructions per handshake (callgrind, marginal; reloads weigh ~50× more per "
-        "handshake than natively: an upper bound)",
-        res, rat, "≤ 1.02", live / decoy <= 1.02);
+    /* Reload work comes once a second: per handshake it weighs (rate under callgrind) / (rate
+     * natively) of what it weighs under callgrind. */
+    double cg_rate = NAN;
+    char line[OUT_MAX];
+    FILE *f = fopen(j[3].stdout_path, "r");
+    if (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        cg_rate = kv(line, "rate");
+    if (f != NULL)
+        fclose(f);
+    double native = 1 + (live / decoy - 1) * cg_rate / G.churn_rate;
+    char res[256], rat[256], f1[64], f2[64];
+    snprintf(res, sizeof(res), "replaced %s · not replaced %s", thousands(f1, sizeof(f1), live),
+             thousands(f2, sizeof(f2), decoy));
+    snprintf(rat, sizeof(rat),
+             "replaced/not %.4f at %.1f handshakes/s under callgrind; scaled to the native %.0f "
+             "handshakes/s: %.5f",
+             live / decoy, cg_rate, G.churn_rate, native);
+    row("5", "same, instructions per handshake (callgrind, marginal)", res, rat,
+        "≤ 1.02 (≙ rate ≥ 0.98)", native <= 1.0 / 0.98);
 }
 
 /* ---- main --------------------------------------------------------------------------------- */

@@ -354,7 +354,8 @@ int main(int argc, char **argv)
            "cpu_rate=%.2f stapled=%ld any_staple=%ld",
            variant, tls, done, elapsed, elapsed > 0 ? (double)done / elapsed : 0, cpu,
            cpu > 0 ? (double)done / cpu : 0, stapled, any_staple);
-    printf(" other_threads_cpu_ms_per_s=%.3f", elapsed > 0 ? other_cpu * 1e3 / elapsed : 0);
+    printf(" other_threads_cpu_ms_per_s=%.3f",
+           elapsed > 0 && other_cpu > 0 ? other_cpu * 1e3 / elapsed : 0);
     if (t0 > 0)
         printf(" first_hs_ms=%.2f first_staple_ms=%.2f", (first_hs - t0) * 1e3,
                first_staple < 0 ? -1.0 : (first_staple - t0) * 1e3);
