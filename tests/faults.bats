@@ -21,15 +21,7 @@ teardown() {
     stop_hosts
 }
 
-eventually_stapled() {
-    local want i
-    want=$(fixture_line "$1" "Next Update")
-    for i in $(seq 1 20); do
-        status_of | grep -qF "$want" && return 0
-        sleep 0.25
-    done
-    return 1
-}
+
 
 @test "the response directory removed: the last good stays; made anew with a file: picked up" {
     start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"

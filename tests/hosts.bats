@@ -31,16 +31,6 @@ handshakes() {
     done
 }
 
-# eventually_stapled FIXTURE - within 4 s.
-eventually_stapled() {
-    local want i
-    want=$(fixture_line "$1" "Next Update")
-    for i in $(seq 1 16); do
-        status_of | grep -qF "$want" && return 0
-        sleep 0.25
-    done
-    return 1
-}
 
 @test "chroot before the first context (as Dovecot's imap-login): stapled, and reloaded" {
     mkdir -p "$BATS_TEST_TMPDIR/jail"

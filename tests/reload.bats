@@ -20,29 +20,6 @@ teardown() {
     stop_hosts
 }
 
-# eventually_stapled FIXTURE [SECONDS] - the staple becomes FIXTURE within SECONDS (default 4:
-# the shim checks once a second; the rest is slack for a loaded machine).
-eventually_stapled() {
-    local want i
-    want=$(fixture_line "$1" "Next Update")
-    for i in $(seq 1 $((${2:-4} * 4))); do
-        status_of | grep -qF "$want" && return 0
-        sleep 0.25
-    done
-    echo "the staple did not become $1; the server said:" >&2
-    cat "$SERVER_LOG" >&2
-    return 1
-}
-
-# eventually_not_stapled [SECONDS]
-eventually_not_stapled() {
-    local i
-    for i in $(seq 1 $((${1:-4} * 4))); do
-        status_of | grep -q "OCSP response: no response sent" && return 0
-        sleep 0.25
-    done
-    return 1
-}
 
 @test "atomic replacement (rename) is picked up without a restart" {
     start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"

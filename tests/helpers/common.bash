@@ -239,3 +239,27 @@ assert_stapled_bytes() {
 ocspstaple_cmd() {
     ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=0/detect_leaks=1} "$OCSPSTAPLE_CMD" "$@"
 }
+
+# eventually_stapled FIXTURE [SECONDS] - the staple on $PORT becomes FIXTURE within SECONDS
+# (default 5: the shim looks once a second; the rest is slack for a loaded machine).
+eventually_stapled() {
+    local want i
+    want=$(fixture_line "$1" "Next Update")
+    for i in $(seq 1 $((${2:-5} * 4))); do
+        status_of | grep -qF "$want" && return 0
+        sleep 0.25
+    done
+    echo "the staple did not become $1; the server said:" >&2
+    cat "$SERVER_LOG" >&2
+    return 1
+}
+
+# eventually_not_stapled [SECONDS] - handshakes on $PORT stop carrying a staple.
+eventually_not_stapled() {
+    local i
+    for i in $(seq 1 $((${1:-5} * 4))); do
+        status_of | grep -q "OCSP response: no response sent" && return 0
+        sleep 0.25
+    done
+    return 1
+}
