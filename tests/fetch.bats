@@ -113,7 +113,7 @@ EOF
 @test "responder down: the current file is untouched, exit 1; without a current file, exit 2" {
     local port
     port=$(free_port)
-    conf_for "http://127.0.0.1:$port/"
+    conf_for "http://127.0.0.1:$port/" "fetch_timeout = 2;"
     cp "$FX/rsa-good.der" "$RESP"
     run ocspstaple_cmd fetch -c "$CONF" --force
     assert_failure 1
@@ -162,6 +162,18 @@ misbehaving() {
     local start=$SECONDS
     misbehaving hang "failed: .*(timeout|timed out)"
     [ $((SECONDS - start)) -lt 20 ]
+}
+
+@test "http_proxy is honoured: the request goes to the proxy" {
+    # The "proxy" is the stub answering 500: seeing its status proves the request went there,
+    # since the responder named in the configuration does not exist.
+    start_stub 500
+    local nowhere
+    nowhere=$(free_port)
+    conf_for "http://127.0.0.1:$nowhere/" "fetch_timeout = 3;"
+    http_proxy="http://127.0.0.1:$RESPONDER_PORT" no_proxy="" run ocspstaple_cmd fetch -c "$CONF"
+    assert_failure 2
+    assert_output --partial "code=500"
 }
 
 @test "a certificate without an OCSP responder URL is skipped with one info line, exit 0" {
