@@ -26,7 +26,8 @@ esac
 # itself); every other report makes the process stop and the test fail (see check_sanitizers).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:halt_on_error=1:detect_odr_violation=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1}
+# die_after_fork=0: the daemons fork while the shim's reloader thread runs (as real ones do).
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1:die_after_fork=0}
 # The LD_PRELOAD value that puts the shim (and the sanitizer runtime) into a process.
 SHIM_PRELOAD="${SAN_RUNTIME:+$SAN_RUNTIME:}$SHIM"
 
