@@ -84,8 +84,12 @@ $(BUILD)/ocspstaple: $(CMD_OBJ)
 	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $(CMD_OBJ) $(CONFIG_LIBS) $(SSL_LIBS)
 
 # The preload object links libc only (plus libdl/libpthread, part of libc on current glibc).
+# It is bound lazily (-z lazy after the -z now of LDFLAGS): it goes into every process of a
+# service, most of which never use TLS, and eager binding of its ~30 imports made /bin/true
+# 17 % more expensive than under an empty preload (3.8 % with lazy binding; make bench, 4).
+# RELRO stays on; only its lazily bound GOT entries stay writable.
 $(BUILD)/libocspstaple.so: $(PRELOAD_OBJ) shim/preload.map
-	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/preload.map \
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-z,lazy -Wl,--version-script=shim/preload.map \
 	    -Wl,-soname,libocspstaple.so -o $@ $(PRELOAD_OBJ) -ldl
 
 $(BUILD)/libocspstaple-core.so: $(CORE_OBJ) shim/core.map
