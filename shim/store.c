@@ -86,6 +86,7 @@ struct source {
     struct stat seen;
     bool have_seen;
     uint64_t problem_hash; /* of the last "cannot be read" reported, to report each once */
+    bool changed;          /* a new version in the last reload pass (reload_lock) */
     uint64_t rejected_hash; /* of the last content rejected at parse time, to log it once */
     struct version *history[HISTORY]; /* newest first */
 };
@@ -726,14 +727,17 @@ out:;
     return b;
 }
 
-/* prebind - bindings for every certificate named by an entry, ahead of the first handshake,
- * into a snapshot not yet published (no lock needed for it) or under bind_lock. */
-static void prebind(struct snapshot *snap)
+/* prebind - bindings for the certificates named by entries (all of them, or those of the entries
+ * whose file just changed), ahead of the first handshake, into a snapshot not yet published.
+ * After a reload the other certificates are bound at their next handshake: re-checking 10,000
+ * unchanged entries because one file changed would delay the new response by seconds. */
+static void prebind(struct snapshot *snap, bool only_changed)
 {
     for (size_t i = 0; i < S.source_count; i++) {
         struct source *src = S.sources[i];
         bool incomplete;
-        if (src->leaf == NULL || binding_find(snap, src->leaf_fp) != NULL)
+        if (src->leaf == NULL || (only_changed && !src->changed) ||
+            binding_find(snap, src->leaf_fp) != NULL)
             continue;
         struct binding *b = bind_leaf(snap, NULL, src->leaf, src->leaf_fp, &incomplete);
         if (b != NULL && !binding_insert(snap, b))
@@ -853,21 +857,23 @@ static void log_expiries(void)
         }
 }
 
-/* reload_once - one pass: new response_dir files, changed files; publish if anything changed. */
-/* reload_once_locked - one pass under reload_lock, held by the caller. */
+/* reload_once_locked - one pass under reload_lock, held by the caller: new response_dir files,
+ * changed files; publish a new snapshot if anything changed. */
 static void reload_once_locked(bool force_publish)
 {
     bool changed = force_publish;
     size_t before = S.source_count;
     scan_response_dir();
-    for (size_t i = 0; i < S.source_count; i++)
-        changed |= source_refresh(S.sources[i], i >= before);
+    for (size_t i = 0; i < S.source_count; i++) {
+        S.sources[i]->changed = source_refresh(S.sources[i], i >= before);
+        changed |= S.sources[i]->changed;
+    }
     log_expiries();
     if (changed) {
         struct snapshot *snap = snapshot_build();
         if (snap != NULL) {
             pthread_mutex_lock(&S.bind_lock);
-            prebind(snap);
+            prebind(snap, true);
             pthread_mutex_unlock(&S.bind_lock);
             publish(snap);
         }
@@ -1018,7 +1024,7 @@ static void init_once(void)
         loaded += source_refresh(S.sources[i], true);
     struct snapshot *snap = snapshot_build();
     if (snap != NULL) {
-        prebind(snap);
+        prebind(snap, false);
         publish(snap);
     }
     pthread_mutex_unlock(&S.reload_lock);
