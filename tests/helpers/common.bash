@@ -158,12 +158,13 @@ stop_hosts() {
 stop_hosts_only() {
     [ -f "$HOSTS_FILE" ] || return 0
     local pid
+    # The group, or the process alone when it never got its own session (stuck before setsid).
     while read -r pid; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     done < "$HOSTS_FILE"
     sleep 0.1
     while read -r pid; do
-        kill -KILL -- "-$pid" 2>/dev/null || true
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     done < "$HOSTS_FILE"
     rm -f "$HOSTS_FILE"
 }
