@@ -49,11 +49,16 @@ static void judge_file(const char *path, X509 *leaf, STACK_OF(X509) * issuers,
         cur->facts.verdict = VERDICT_UNREADABLE;
         snprintf(cur->facts.reason, sizeof(cur->facts.reason), "%s", why);
         *issuer = entry_find_issuer(leaf, issuers, NULL, NULL);
+        if (*issuer != NULL)
+            X509_up_ref(*issuer);
         return;
     }
     cur->readable = true;
     OCSP_BASICRESP *basic = response_parse(cur->der, cur->len, &cur->facts);
+    /* The issuer may be one of the response's certificates: keep it past the response. */
     *issuer = entry_find_issuer(leaf, issuers, NULL, basic);
+    if (*issuer != NULL)
+        X509_up_ref(*issuer);
     if (basic != NULL) {
         response_validate(basic, leaf, *issuer, policy, time(NULL), &cur->facts);
         cur->stapleable = verdict_stapleable(cur->facts.verdict, policy);
@@ -268,6 +273,7 @@ out:
     OCSP_BASICRESP_free(basic);
     OCSP_REQUEST_free(req);
     X509_free(leaf);
+    X509_free(issuer);
     sk_X509_pop_free(issuers, X509_free);
     free(url);
     ERR_clear_error();
