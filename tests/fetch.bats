@@ -40,6 +40,19 @@ EOF
     assert_output mail.der
 }
 
+@test "the issuer taken from inside the current response builds the request" {
+    # No chain in the certificate file and no issuer setting: as the shim, fetch finds the
+    # issuer among the current response's certificates (and keeps it after freeing that).
+    start_responder index.txt
+    cp "$FX/rsa-good.der" "$RESP"
+    write_conf "$CONF" <<EOF
+staples = ( { certificate = "$FX/rsa.pem"; response = "$RESP"; responder = "$RESPONDER_URL"; } );
+EOF
+    run ocspstaple_cmd fetch -c "$CONF" --force
+    assert_success
+    assert_output --partial "written from $RESPONDER_URL: good"
+}
+
 @test "no fetch while fresh; --force fetches anyway" {
     start_responder index.txt
     conf_for "$RESPONDER_URL"
