@@ -110,14 +110,30 @@ static void judge(struct run *run, const char *file, X509 *leaf, STACK_OF(X509) 
                   struct checked_response *out)
 {
     struct response_facts facts;
-    char why[256];
     size_t len = 0;
 
     memset(out, 0, sizeof(*out));
     out->file = strdup(file);
+    if (leaf != NULL) {
+        unsigned char *der =
+            response_file_judge(file, leaf, issuers, &run->policy, time(NULL), &facts, &len, NULL);
+        OPENSSL_free(der);
+        out->verdict = facts.verdict;
+        if (der == NULL) {
+            out->missing = strcmp(facts.reason, strerror(ENOENT)) == 0;
+            snprintf(out->reason, sizeof(out->reason), "cannot be read: %.300s", facts.reason);
+            return;
+        }
+        snprintf(out->reason, sizeof(out->reason), "%s", facts.reason);
+        out->this_update = facts.this_update;
+        out->next_update = facts.next_update;
+        out->stapleable = verdict_stapleable(facts.verdict, &run->policy);
+        return;
+    }
+    char why[256];
     unsigned char *der = response_file_read(AT_FDCWD, file, &len, why, sizeof(why));
     if (der == NULL) {
-        out->missing = errno == ENOENT || strcmp(why, strerror(ENOENT)) == 0;
+        out->missing = strcmp(why, strerror(ENOENT)) == 0;
         out->verdict = VERDICT_UNREADABLE;
         snprintf(out->reason, sizeof(out->reason), "cannot be read: %s", why);
         return;
@@ -129,29 +145,11 @@ static void judge(struct run *run, const char *file, X509 *leaf, STACK_OF(X509) 
         snprintf(out->reason, sizeof(out->reason), "%s", facts.reason);
         return;
     }
-    if (leaf != NULL) {
-        X509 *issuer = entry_find_issuer(leaf, issuers, NULL, basic);
-        response_validate(basic, leaf, issuer, &run->policy, time(NULL), &facts);
-        out->verdict = facts.verdict;
-        snprintf(out->reason, sizeof(out->reason), "%s", facts.reason);
-        out->this_update = facts.this_update;
-        out->next_update = facts.next_update;
-        out->stapleable = verdict_stapleable(facts.verdict, &run->policy);
-    } else {
-        ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL;
-        struct tm tm;
-        if (OCSP_resp_count(basic) > 0) {
-            OCSP_single_get0_status(OCSP_resp_get0(basic, 0), NULL, NULL, &this_upd, &next_upd);
-            if (this_upd != NULL && ASN1_TIME_to_tm(this_upd, &tm))
-                out->this_update = timegm(&tm);
-            if (next_upd != NULL && ASN1_TIME_to_tm(next_upd, &tm))
-                out->next_update = timegm(&tm);
-        }
-        out->verdict = VERDICT_WRONG_CERTIFICATE;
-        snprintf(out->reason, sizeof(out->reason),
-                 "about no configured certificate; the shim uses it for any served certificate "
-                 "whose CertID it carries");
-    }
+    response_first_times(basic, &out->this_update, &out->next_update);
+    out->verdict = VERDICT_WRONG_CERTIFICATE;
+    snprintf(out->reason, sizeof(out->reason),
+             "about no configured certificate; the shim uses it for any served certificate "
+             "whose CertID it carries");
     OCSP_BASICRESP_free(basic);
     ERR_clear_error();
 }
@@ -240,12 +238,6 @@ static void judge_unbound(struct run *run, const char *file, STACK_OF(X509) * ex
     }
 }
 
-static bool has_der_suffix(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 4 && strcmp(name + n - 4, ".der") == 0 && name[0] != '.';
-}
-
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -264,7 +256,7 @@ static void scan_dir(struct run *run, const char *dir)
         return;
     }
     while ((de = readdir(d)) != NULL) {
-        if (!has_der_suffix(de->d_name))
+        if (!is_response_file_name(de->d_name))
             continue;
         char **grown = realloc(names, (n + 1) * sizeof(*grown));
         if (grown == NULL)

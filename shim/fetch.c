@@ -41,29 +41,11 @@ struct current {
 static void judge_file(const char *path, X509 *leaf, STACK_OF(X509) * issuers,
                        const struct validation_policy *policy, struct current *cur, X509 **issuer)
 {
-    char why[256];
-
     memset(cur, 0, sizeof(*cur));
-    cur->der = response_file_read(AT_FDCWD, path, &cur->len, why, sizeof(why));
-    if (cur->der == NULL) {
-        cur->facts.verdict = VERDICT_UNREADABLE;
-        snprintf(cur->facts.reason, sizeof(cur->facts.reason), "%s", why);
-        *issuer = entry_find_issuer(leaf, issuers, NULL, NULL);
-        if (*issuer != NULL)
-            X509_up_ref(*issuer);
-        return;
-    }
-    cur->readable = true;
-    OCSP_BASICRESP *basic = response_parse(cur->der, cur->len, &cur->facts);
-    /* The issuer may be one of the response's certificates: keep it past the response. */
-    *issuer = entry_find_issuer(leaf, issuers, NULL, basic);
-    if (*issuer != NULL)
-        X509_up_ref(*issuer);
-    if (basic != NULL) {
-        response_validate(basic, leaf, *issuer, policy, time(NULL), &cur->facts);
-        cur->stapleable = verdict_stapleable(cur->facts.verdict, policy);
-    }
-    OCSP_BASICRESP_free(basic);
+    cur->der = response_file_judge(path, leaf, issuers, policy, time(NULL), &cur->facts, &cur->len,
+                                   issuer);
+    cur->readable = cur->der != NULL;
+    cur->stapleable = verdict_stapleable(cur->facts.verdict, policy);
 }
 
 /* refresh_due - a good current response is refreshed once more than half of its validity
@@ -157,13 +139,6 @@ done:
     return rc;
 }
 
-static void iso(time_t t, char *buf, size_t size)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 enum outcome { OUTCOME_OK, OUTCOME_FAILED };
 
 /* fetch_entry - one entry. Returns whether anything failed; *stapleable_after tells whether
@@ -201,7 +176,7 @@ static enum outcome fetch_entry(const struct config *cfg, const struct staple_en
         goto out;
     }
     if (!opt->force && !refresh_due(&cur, now, &due)) {
-        iso(due, when, sizeof(when));
+        format_utc(due, when, sizeof(when));
         log_info("%s: fresh (%s); next refresh after %s", e->response, cur.facts.reason, when);
         result = OUTCOME_OK;
         goto out;

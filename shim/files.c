@@ -112,6 +112,43 @@ X509 *entry_find_issuer(X509 *leaf, STACK_OF(X509) * issuers, STACK_OF(X509) * h
     return issuer;
 }
 
+bool is_response_file_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcmp(name + n - 4, ".der") == 0 && name[0] != '.';
+}
+
+unsigned char *response_file_judge(const char *path, X509 *leaf, STACK_OF(X509) * issuers,
+                                   const struct validation_policy *policy, time_t now,
+                                   struct response_facts *facts, size_t *len, X509 **issuer)
+{
+    OCSP_BASICRESP *basic = NULL;
+    char why[256];
+
+    unsigned char *der = response_file_read(AT_FDCWD, path, len, why, sizeof(why));
+    if (der == NULL) {
+        memset(facts, 0, sizeof(*facts));
+        facts->cert_status = -1;
+        facts->revocation_reason = -1;
+        facts->verdict = VERDICT_UNREADABLE;
+        snprintf(facts->reason, sizeof(facts->reason), "%s", why);
+    } else {
+        basic = response_parse(der, *len, facts);
+    }
+    X509 *found = entry_find_issuer(leaf, issuers, NULL, basic);
+    if (found != NULL)
+        X509_up_ref(found); /* it may be one of the response's certificates */
+    if (basic != NULL)
+        response_validate(basic, leaf, found, policy, now, facts);
+    OCSP_BASICRESP_free(basic);
+    ERR_clear_error();
+    if (issuer != NULL)
+        *issuer = found;
+    else
+        X509_free(found);
+    return der;
+}
+
 unsigned char *response_file_read(int dirfd, const char *name, size_t *len, char *why,
                                   size_t whylen)
 {

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "config.h"
+#include "validate.h"
 
 /* entry_load_certs - the certificates a `staples` entry names: *leaf (first certificate of
  * `certificate`, or NULL when the entry has none) and *issuers (the `issuer` file's
@@ -33,5 +34,19 @@ X509 *entry_find_issuer(X509 *leaf, STACK_OF(X509) * issuers, STACK_OF(X509) * h
  * of length 0; the caller frees it with OPENSSL_free) or NULL with the reason in `why`. */
 unsigned char *response_file_read(int dirfd, const char *name, size_t *len, char *why,
                                   size_t whylen);
+
+/* is_response_file_name - a name response_dir takes: "*.der", not hidden (a fetcher's
+ * temporary ".NAME.XXXXXX" never qualifies). */
+bool is_response_file_name(const char *name);
+
+/* response_file_judge - read `path` and judge it for `leaf` exactly as the shim would, with
+ * the issuer found as the shim finds it (the entry's `issuers`, else inside the response).
+ * *facts gets the verdict (VERDICT_UNREADABLE with the reason when the file cannot be read).
+ * Returns the file's bytes (OPENSSL_malloc'ed, length in *len; the caller frees them) or NULL
+ * when unreadable. *issuer (may be NULL) gets the issuer with a reference the caller drops
+ * with X509_free, or NULL when none was found. */
+unsigned char *response_file_judge(const char *path, X509 *leaf, STACK_OF(X509) * issuers,
+                                   const struct validation_policy *policy, time_t now,
+                                   struct response_facts *facts, size_t *len, X509 **issuer);
 
 #endif

@@ -6,13 +6,13 @@
 
 #include "check.h"
 
+/* iso_time - format_utc, with "-" for an absent time (a table cell). */
 static void iso_time(time_t t, char *buf, size_t size)
 {
-    struct tm tm;
-    if (t == 0 || gmtime_r(&t, &tm) == NULL)
+    if (t == 0)
         snprintf(buf, size, "-");
     else
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        format_utc(t, buf, size);
 }
 
 void format_duration(long s, char *buf, size_t size)

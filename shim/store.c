@@ -85,8 +85,8 @@ struct source {
     STACK_OF(X509) * issuers; /* entry's issuer, then the rest of its certificate file */
     struct stat seen;
     bool have_seen;
-    uint64_t problem_hash; /* of the last "cannot be read" reported, to report each once */
-    bool changed;          /* a new version in the last reload pass (reload_lock) */
+    uint64_t problem_hash;  /* of the last "cannot be read" reported, to report each once */
+    bool changed;           /* a new version in the last reload pass (reload_lock) */
     uint64_t rejected_hash; /* of the last content rejected at parse time, to log it once */
     struct version *history[HISTORY]; /* newest first */
 };
@@ -183,13 +183,7 @@ static struct version *version_new(unsigned char *der, size_t len, struct respon
     v->der = der;
     v->len = len;
     v->basic = basic;
-    if (OCSP_resp_count(basic) > 0) {
-        ASN1_GENERALIZEDTIME *next = NULL;
-        struct tm tm;
-        OCSP_single_get0_status(OCSP_resp_get0(basic, 0), NULL, NULL, NULL, &next);
-        if (next != NULL && ASN1_TIME_to_tm(next, &tm))
-            v->next_update = timegm(&tm);
-    }
+    response_first_times(basic, NULL, &v->next_update);
     return v;
 }
 
@@ -263,8 +257,8 @@ static int dir_fd(struct dir_handle *d)
     bool ours = d->fd >= 0 && fstat(d->fd, &st) == 0 && S_ISDIR(st.st_mode) &&
                 st.st_dev == d->dev && st.st_ino == d->ino;
     bool unrooted = !same_root();
-    if (ours && (unrooted || stat(d->path, &pst) != 0 ||
-                 (pst.st_dev == d->dev && pst.st_ino == d->ino)))
+    if (ours &&
+        (unrooted || stat(d->path, &pst) != 0 || (pst.st_dev == d->dev && pst.st_ino == d->ino)))
         return d->fd;
     if (unrooted)
         return -1; /* lost, and its path leads nowhere from inside the chroot */
@@ -457,12 +451,6 @@ skip:
     sk_X509_pop_free(issuers, X509_free);
 }
 
-static bool has_der_suffix(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 4 && strcmp(name + n - 4, ".der") == 0 && name[0] != '.';
-}
-
 /* scan_response_dir - add a source for every *.der file not seen before. Returns how many. */
 static size_t scan_response_dir(void)
 {
@@ -482,7 +470,7 @@ static size_t scan_response_dir(void)
     }
     struct dirent *de;
     while ((de = readdir(dh)) != NULL) {
-        if (!has_der_suffix(de->d_name))
+        if (!is_response_file_name(de->d_name))
             continue;
         bool known = false;
         for (size_t i = 0; i < S.source_count && !known; i++)
@@ -847,9 +835,7 @@ static void log_expiries(void)
             if (v == NULL || v->expiry_logged || !atomic_load(&v->usable) || v->next_update == 0 ||
                 now < v->next_update)
                 continue;
-            struct tm tm;
-            gmtime_r(&v->next_update, &tm);
-            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+            format_utc(v->next_update, when, sizeof(when));
             log_warning("%s: the response in use expired at %s: no longer stapled; fetch a "
                         "fresh one (ocspstaple fetch)",
                         S.sources[i]->path, when);

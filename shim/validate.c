@@ -148,9 +148,7 @@ done:
     return basic;
 }
 
-/* to_time_t - an ASN.1 time as seconds since the epoch; 0 on failure (no real response
- * dates from 1970-01-01T00:00:00). */
-static time_t to_time_t(const ASN1_GENERALIZEDTIME *t)
+time_t asn1_time_to_epoch(const ASN1_TIME *t)
 {
     struct tm tm;
     if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
@@ -180,6 +178,18 @@ static OCSP_SINGLERESP *find_single(OCSP_BASICRESP *basic, X509 *leaf, X509 *iss
             return single;
     }
     return NULL;
+}
+
+void response_first_times(OCSP_BASICRESP *basic, time_t *this_update, time_t *next_update)
+{
+    ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL;
+
+    if (OCSP_resp_count(basic) > 0)
+        OCSP_single_get0_status(OCSP_resp_get0(basic, 0), NULL, NULL, &this_upd, &next_upd);
+    if (this_update != NULL)
+        *this_update = asn1_time_to_epoch(this_upd);
+    if (next_update != NULL)
+        *next_update = asn1_time_to_epoch(next_upd);
 }
 
 bool response_mentions_serial(OCSP_BASICRESP *basic, const ASN1_INTEGER *serial)
@@ -254,7 +264,7 @@ done:
     return v;
 }
 
-static void format_time(time_t t, char *buf, size_t size)
+void format_utc(time_t t, char *buf, size_t size)
 {
     struct tm tm;
     if (t == 0 || gmtime_r(&t, &tm) == NULL)
@@ -290,9 +300,9 @@ enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
     }
     int status =
         OCSP_single_get0_status(single, &out->revocation_reason, &rev, &this_upd, &next_upd);
-    out->this_update = to_time_t(this_upd);
-    out->next_update = to_time_t(next_upd);
-    out->revoked_at = to_time_t(rev);
+    out->this_update = asn1_time_to_epoch(this_upd);
+    out->next_update = asn1_time_to_epoch(next_upd);
+    out->revoked_at = asn1_time_to_epoch(rev);
     out->cert_status = status;
     if (policy->verify && check_signature(basic, issuer, now, out) != VERDICT_GOOD)
         return out->verdict;
@@ -315,7 +325,7 @@ enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
         return out->verdict;
     }
     if (status == V_OCSP_CERTSTATUS_REVOKED) {
-        format_time(out->revoked_at, a, sizeof(a));
+        format_utc(out->revoked_at, a, sizeof(a));
         set_reason(out, VERDICT_REVOKED, "the certificate is REVOKED (since %s, reason %s)", a,
                    out->revocation_reason >= 0 ? OCSP_crl_reason_str(out->revocation_reason)
                                                : "unspecified");
@@ -325,8 +335,8 @@ enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
     }
     /* The time window last: a later verdict of EXPIRED implies everything above passed. */
     enum verdict content = out->verdict == VERDICT_REVOKED ? VERDICT_REVOKED : VERDICT_GOOD;
-    format_time(out->this_update, a, sizeof(a));
-    format_time(out->next_update, b, sizeof(b));
+    format_utc(out->this_update, a, sizeof(a));
+    format_utc(out->next_update, b, sizeof(b));
     if (out->this_update > now + policy->skew) {
         set_reason(out, VERDICT_NOT_YET_VALID, "thisUpdate %s is in the future (skew %lds)", a,
                    policy->skew);

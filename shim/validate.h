@@ -73,6 +73,18 @@ enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
  * pre-filter; never a substitute for response_validate. */
 bool response_mentions_serial(OCSP_BASICRESP *basic, const ASN1_INTEGER *serial);
 
+/* response_first_times - thisUpdate and nextUpdate of the first SingleResponse (0 when absent),
+ * for messages about a response that is not being judged for a certificate. Either pointer may
+ * be NULL. */
+void response_first_times(OCSP_BASICRESP *basic, time_t *this_update, time_t *next_update);
+
+/* asn1_time_to_epoch - an ASN.1 time as seconds since the epoch; 0 when absent or unreadable
+ * (no real response dates from 1970-01-01T00:00:00). */
+time_t asn1_time_to_epoch(const ASN1_TIME *t);
+
+/* format_utc - "2026-11-29T13:36:21Z", or "(none)" for 0, into buf. */
+void format_utc(time_t t, char *buf, size_t size);
+
 /* find_issuer - the first certificate of `candidates` (may be NULL) that issued `leaf`: names
  * and key identifiers match and its key verifies the leaf's signature. Not referenced: valid
  * as long as `candidates` is. */

@@ -96,8 +96,7 @@ int main(int argc, char **argv)
         SSL_CTX_free(SSL_CTX_new(TLS_server_method()));
     SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
-    if (sctx == NULL || cctx == NULL ||
-        SSL_CTX_use_certificate_chain_file(sctx, argv[1]) != 1 ||
+    if (sctx == NULL || cctx == NULL || SSL_CTX_use_certificate_chain_file(sctx, argv[1]) != 1 ||
         SSL_CTX_use_PrivateKey_file(sctx, argv[2], SSL_FILETYPE_PEM) != 1) {
         ERR_print_errors_fp(stderr);
         return 2;
@@ -119,8 +118,8 @@ int main(int argc, char **argv)
             usleep(1200000);
         }
     }
-    printf("stapled %ld of %ld\ncompleted %ld\nrss_kb_after_1000 %ld\nrss_kb_at_end %ld\n",
-           stapled, count, completed, rss_1000, rss_kb());
+    printf("stapled %ld of %ld\ncompleted %ld\nrss_kb_after_1000 %ld\nrss_kb_at_end %ld\n", stapled,
+           count, completed, rss_1000, rss_kb());
     SSL_CTX_free(sctx);
     SSL_CTX_free(cctx);
     return completed == count ? 0 : 1;

@@ -49,10 +49,9 @@ int main(int argc, char **argv)
     OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer);
     OCSP_BASICRESP *basic = OCSP_BASICRESP_new();
     if (id == NULL || basic == NULL ||
-        OCSP_basic_add1_status(basic, id,
-                               revoked ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD,
-                               revoked ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : 0, rev, this_upd,
-                               next_upd) == NULL ||
+        OCSP_basic_add1_status(
+            basic, id, revoked ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD,
+            revoked ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : 0, rev, this_upd, next_upd) == NULL ||
         OCSP_basic_sign(basic, signer, key, EVP_sha256(), NULL, 0) != 1) {
         ERR_print_errors_fp(stderr);
         return 1;

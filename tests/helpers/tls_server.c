@@ -59,7 +59,7 @@ struct keypair {
 
 static struct keypair pairs[4];
 static int pair_count;
-static STACK_OF(X509) *chain;
+static STACK_OF(X509) * chain;
 static struct keypair sni_pair;
 static char *sni_name;
 static SSL_CTX *main_ctx, *sni_ctx;
