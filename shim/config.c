@@ -328,6 +328,20 @@ static void parse_staples(struct config *cfg, config_setting_t *list)
     }
 }
 
+/* parse_seconds - an integer setting within [min, max] into *out; else logged, *out unchanged. */
+static void parse_seconds(struct config *cfg, const config_setting_t *s, const char *name,
+                          long long min, long long max, const char *range, long *out)
+{
+    if (!want_type(cfg, s, name, CONFIG_TYPE_INT))
+        return;
+    long long v = config_setting_type(s) == CONFIG_TYPE_INT ? libconfig.setting_get_int(s)
+                                                            : libconfig.setting_get_int64(s);
+    if (v < min || v > max)
+        problem(cfg, s, name, range);
+    else
+        *out = (long)v;
+}
+
 /* parse_top - one top-level setting. */
 static void parse_top(struct config *cfg, config_setting_t *s)
 {
@@ -356,25 +370,11 @@ static void parse_top(struct config *cfg, config_setting_t *s)
         if (want_type(cfg, s, name, CONFIG_TYPE_BOOL))
             cfg->serve_revoked = libconfig.setting_get_bool(s) != 0;
     } else if (strcmp(name, "skew") == 0) {
-        if (want_type(cfg, s, name, CONFIG_TYPE_INT)) {
-            long long v = libconfig.setting_get_int64(s);
-            if (config_setting_type(s) == CONFIG_TYPE_INT)
-                v = libconfig.setting_get_int(s);
-            if (v < 0 || v > 604800)
-                problem(cfg, s, name, "must be between 0 and 604800 seconds (7 days)");
-            else
-                cfg->skew = (long)v;
-        }
+        parse_seconds(cfg, s, name, 0, 604800, "must be between 0 and 604800 seconds (7 days)",
+                      &cfg->skew);
     } else if (strcmp(name, "fetch_timeout") == 0) {
-        if (want_type(cfg, s, name, CONFIG_TYPE_INT)) {
-            long long v = libconfig.setting_get_int64(s);
-            if (config_setting_type(s) == CONFIG_TYPE_INT)
-                v = libconfig.setting_get_int(s);
-            if (v < 1 || v > 600)
-                problem(cfg, s, name, "must be between 1 and 600 seconds");
-            else
-                cfg->fetch_timeout = (long)v;
-        }
+        parse_seconds(cfg, s, name, 1, 600, "must be between 1 and 600 seconds",
+                      &cfg->fetch_timeout);
     } else if (strcmp(name, "response_dir") == 0) {
         if (want_type(cfg, s, name, CONFIG_TYPE_STRING))
             cfg->response_dir = dup_path(cfg, s, name);

@@ -5,23 +5,13 @@
 
 load helpers/common
 
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-
 setup() {
-    CONF="$BATS_TEST_TMPDIR/ocspstaple.conf"
-    DIR="$BATS_TEST_TMPDIR/responses"
-    mkdir -p "$DIR"
-    cp "$FX/rsa-good.der" "$DIR/mail.der"
-    write_conf "$CONF" <<EOF
-staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$DIR/mail.der"; } );
-EOF
+    use_live_response
 }
 
 teardown() {
     stop_hosts
 }
-
-
 
 @test "the response directory removed: the last good stays; made anew with a file: picked up" {
     start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"
@@ -59,8 +49,7 @@ teardown() {
 }
 
 @test "a clock ten years ahead: nothing is stapled (expired), and it says so" {
-    [ -e "$FAKETIME_LIB" ] || skip "libfaketime is not installed"
-    [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "libfaketime deadlocks with a preloaded sanitizer runtime"
+    require_faketime
     FAKETIME="+3650d" PRELOAD_EXTRA=$FAKETIME_LIB start_s_server "$CONF" \
         -cert "$FX/rsa.pem" -key "$FX/rsa.key"
     assert_not_stapled
@@ -69,8 +58,7 @@ teardown() {
 }
 
 @test "a clock ten years behind: nothing is stapled (not yet valid), and it says so" {
-    [ -e "$FAKETIME_LIB" ] || skip "libfaketime is not installed"
-    [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "libfaketime deadlocks with a preloaded sanitizer runtime"
+    require_faketime
     FAKETIME="-3650d" PRELOAD_EXTRA=$FAKETIME_LIB start_s_server "$CONF" \
         -cert "$FX/rsa.pem" -key "$FX/rsa.key"
     assert_not_stapled
@@ -79,8 +67,7 @@ teardown() {
 }
 
 @test "a clock that jumps past nextUpdate while serving: stapling stops at once" {
-    [ -e "$FAKETIME_LIB" ] || skip "libfaketime is not installed"
-    [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "libfaketime deadlocks with a preloaded sanitizer runtime"
+    require_faketime
     echo "+0d" > "$BATS_TEST_TMPDIR/faketime"
     FAKETIME_TIMESTAMP_FILE="$BATS_TEST_TMPDIR/faketime" FAKETIME_NO_CACHE=1 \
         PRELOAD_EXTRA=$FAKETIME_LIB start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"

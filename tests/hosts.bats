@@ -5,13 +5,7 @@
 load helpers/common
 
 setup() {
-    CONF="$BATS_TEST_TMPDIR/ocspstaple.conf"
-    DIR="$BATS_TEST_TMPDIR/responses"
-    mkdir -p "$DIR"
-    cp "$FX/rsa-good.der" "$DIR/mail.der"
-    write_conf "$CONF" <<EOF
-staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$DIR/mail.der"; } );
-EOF
+    use_live_response
 }
 
 teardown() {

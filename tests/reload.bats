@@ -4,16 +4,8 @@
 
 load helpers/common
 
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-
 setup() {
-    CONF="$BATS_TEST_TMPDIR/ocspstaple.conf"
-    DIR="$BATS_TEST_TMPDIR/responses"
-    mkdir -p "$DIR"
-    cp "$FX/rsa-good.der" "$DIR/mail.der"
-    write_conf "$CONF" <<EOF
-staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$DIR/mail.der"; } );
-EOF
+    use_live_response
 }
 
 teardown() {
@@ -100,8 +92,7 @@ EOF
 }
 
 @test "the last good response stops being stapled at its nextUpdate, and is logged as expired" {
-    [ -e "$FAKETIME_LIB" ] || skip "libfaketime is not installed"
-    [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "libfaketime deadlocks with a preloaded sanitizer runtime"
+    require_faketime
     echo "+0d" > "$BATS_TEST_TMPDIR/faketime"
     export FAKETIME_TIMESTAMP_FILE="$BATS_TEST_TMPDIR/faketime" FAKETIME_NO_CACHE=1
     PRELOAD_EXTRA=$FAKETIME_LIB start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"

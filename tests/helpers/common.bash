@@ -265,3 +265,23 @@ eventually_not_stapled() {
     done
     return 1
 }
+
+# use_live_response - $DIR/mail.der, a copy of rsa-good.der that a test may replace, and $CONF
+# stapling it for rsa.pem.
+use_live_response() {
+    CONF="$BATS_TEST_TMPDIR/ocspstaple.conf"
+    DIR="$BATS_TEST_TMPDIR/responses"
+    mkdir -p "$DIR"
+    cp "$FX/rsa-good.der" "$DIR/mail.der"
+    write_conf "$CONF" <<EOF
+staples = ( { certificate = "$FX/rsa-chain.pem"; response = "$DIR/mail.der"; } );
+EOF
+}
+
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+
+# require_faketime - skip the test unless libfaketime can be preloaded into hosts here.
+require_faketime() {
+    [ -e "$FAKETIME_LIB" ] || skip "libfaketime is not installed"
+    [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "libfaketime deadlocks with a preloaded sanitizer runtime"
+}
