@@ -845,9 +845,9 @@ static void log_expiries(void)
 
 /* reload_once_locked - one pass under reload_lock, held by the caller: new response_dir files,
  * changed files; publish a new snapshot if anything changed. */
-static void reload_once_locked(bool force_publish)
+static void reload_once_locked(void)
 {
-    bool changed = force_publish;
+    bool changed = false;
     size_t before = S.source_count;
     scan_response_dir();
     for (size_t i = 0; i < S.source_count; i++) {
@@ -866,10 +866,10 @@ static void reload_once_locked(bool force_publish)
     }
 }
 
-static void reload_once(bool force_publish)
+static void reload_once(void)
 {
     pthread_mutex_lock(&S.reload_lock);
-    reload_once_locked(force_publish);
+    reload_once_locked();
     pthread_mutex_unlock(&S.reload_lock);
 }
 
@@ -880,7 +880,7 @@ static void *reloader_main(void *arg)
         struct timespec delay = {RELOAD_INTERVAL_MS / 1000, (RELOAD_INTERVAL_MS % 1000) * 1000000L};
         while (nanosleep(&delay, &delay) != 0 && errno == EINTR)
             ;
-        reload_once(false);
+        reload_once();
     }
     return NULL;
 }
@@ -964,7 +964,7 @@ void store_before_handshake(void)
         time_t now = time(NULL);
         if (now != S.last_inline_check) {
             S.last_inline_check = now;
-            reload_once_locked(false);
+            reload_once_locked();
         }
         pthread_mutex_unlock(&S.reload_lock);
     }
