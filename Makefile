@@ -49,7 +49,8 @@ LIBCONFIG_SONAME ?= $(or $(shell objdump -p "$$($(CC) -print-file-name=libconfig
                         awk '/SONAME/ { print $$2 }'),libconfig.so.9)
 
 PRELOAD_SRC := shim/preload.c shim/log.c
-CORE_SRC    := shim/core.c shim/status_callback.c shim/store.c shim/validate.c \
+CORE_SRC    := shim/core.c shim/status_callback.c shim/store.c shim/sources.c shim/binding.c \
+               shim/certpool.c shim/validate.c \
                shim/config.c shim/files.c shim/sni.c shim/log.c
 HEADERS     := $(wildcard shim/*.h)
 

@@ -11,12 +11,14 @@
 #include "status_callback.h"
 #include "store.h"
 
-/* core_prepare - everything from disk now (the host may be about to chroot), and the reloader
- * started while threads may still be created (Dovecot's login processes forbid it later). */
-static void core_prepare(void)
+/* core_prepare - the configuration now, and the reloader started while threads may still be
+ * created (Dovecot's login processes forbid it later), which reads what the configuration
+ * names; before a chroot, or where no thread may run, everything is read at once. */
+static void core_prepare(int before_chroot)
 {
     store_init();
-    store_start_reloader();
+    if (!store_start_reloader() || before_chroot)
+        store_finish_loading();
 }
 
 static void core_attach_context(void *ctx)

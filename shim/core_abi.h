@@ -7,7 +7,7 @@
 #ifndef OCSPSTAPLE_CORE_ABI_H
 #define OCSPSTAPLE_CORE_ABI_H
 
-#define OCSPSTAPLE_CORE_ABI     1
+#define OCSPSTAPLE_CORE_ABI     2
 #define OCSPSTAPLE_CORE_NAME    "libocspstaple-core.so"
 #define OCSPSTAPLE_CORE_INIT_FN "ocspstaple_core_init"
 
@@ -21,8 +21,9 @@ struct core_imports {
 /* What the core offers. All thread-safe; none fails the caller. */
 struct core_exports {
     int abi;
-    /* Read the configuration and responses now (before a chroot); idempotent. */
-    void (*prepare)(void);
+    /* Read the configuration and start loading the files it names; with before_chroot, finish
+     * loading them now (a chroot hides them). Idempotent. */
+    void (*prepare)(int before_chroot);
     /* Attach the status callback to a server context; idempotent. */
     void (*attach_context)(void *ctx);
     /* The host sets a status callback on `ctx`: returns 1 when the core keeps it to chain to

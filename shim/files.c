@@ -5,12 +5,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "log.h"
@@ -18,43 +20,104 @@
 
 #define CERT_FILE_MAX_CERTS 64
 
-/* load_pem_certs - every certificate of a PEM file, in order. NULL (logged) on failure. */
-static STACK_OF(X509) *
-    load_pem_certs(const char *conf_path, int line, const char *setting, const char *path)
+/* each_pem_cert - call `each` with the DER bytes of every certificate of the PEM file `path`,
+ * in order, at most CERT_FILE_MAX_CERTS of them. Blocks of other kinds (a private key in a
+ * combined file) are skipped, as PEM_read_bio_X509 skips them. With `known`, the text that is
+ * left before certificate number `offer_at` is offered to it first: when it returns true, the
+ * rest is not decoded (the caller has its certificates from identical text). Problems are
+ * logged as "CONF:LINE: SETTING PATH: reason". Returns 0, or -1 (logged, unless `each` gave
+ * up). */
+static int each_pem_cert(const char *conf_path, int line, const char *setting, const char *path,
+                         int (*each)(const unsigned char *der, long len, void *arg), int offer_at,
+                         bool (*known)(const unsigned char *rest, size_t len, void *arg), void *arg)
 {
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    char err[256];
-    BIO *bio = BIO_new_file(path, "r");
-    X509 *x;
+    char why[256];
+    size_t size = 0;
+    unsigned char *text = regular_file_read(AT_FDCWD, path, "a certificate file",
+                                            CERT_FILE_MAX_BYTES, &size, NULL, why, sizeof(why));
+    BIO *bio = text != NULL && size <= INT_MAX ? BIO_new_mem_buf(text, (int)size) : NULL;
+    unsigned char *der = NULL;
+    long len = 0;
+    int count = 0, rc = -1;
 
-    if (bio == NULL || certs == NULL) {
+    if (bio == NULL) {
         log_error("%s:%d: %s %s: cannot be read: %s", conf_path, line, setting, path,
-                  bio == NULL ? strerror(errno) : "out of memory");
-        goto fail;
+                  text == NULL ? why : "out of memory");
+        goto done;
     }
-    while (sk_X509_num(certs) < CERT_FILE_MAX_CERTS &&
-           (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-        if (!sk_X509_push(certs, x)) {
-            X509_free(x);
-            goto fail;
+    ERR_clear_error();
+    for (;;) {
+        if (known != NULL && count == offer_at) {
+            char *rest = NULL;
+            long left = BIO_get_mem_data(bio, &rest);
+            if (known((const unsigned char *)rest, left > 0 ? (size_t)left : 0, arg)) {
+                rc = 0;
+                goto done;
+            }
         }
+        if (count >= CERT_FILE_MAX_CERTS ||
+            PEM_bytes_read_bio(&der, &len, NULL, PEM_STRING_X509, bio, NULL, NULL) != 1)
+            break;
+        int r = each(der, len, arg);
+        OPENSSL_free(der);
+        if (r != 0)
+            goto done;
+        count++;
     }
     unsigned long e = ERR_peek_last_error();
     if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
         ERR_clear_error(); /* the normal end of the file */
-    if (ERR_peek_error() != 0 || sk_X509_num(certs) == 0) {
+    if (ERR_peek_error() != 0 || count == 0) {
         log_error("%s:%d: %s %s: %s", conf_path, line, setting, path,
-                  sk_X509_num(certs) == 0 ? "holds no PEM certificate"
-                                          : openssl_errors(err, sizeof(err)));
-        goto fail;
+                  count == 0 && ERR_peek_error() == 0 ? "holds no PEM certificate"
+                                                      : openssl_errors(why, sizeof(why)));
+        goto done;
     }
-    BIO_free(bio);
-    return certs;
-fail:
+    rc = 0;
+done:
     ERR_clear_error();
     BIO_free(bio);
-    sk_X509_pop_free(certs, X509_free);
-    return NULL;
+    OPENSSL_free(text);
+    return rc;
+}
+
+struct decoding {
+    STACK_OF(X509) * certs;
+    const char *conf_path, *setting, *path;
+    int line;
+};
+
+/* decode_one - each_pem_cert's callback for load_pem_certs. */
+static int decode_one(const unsigned char *der, long len, void *arg)
+{
+    struct decoding *d = arg;
+    const unsigned char *p = der;
+    char err[256];
+    X509 *x = d2i_X509(NULL, &p, len);
+    if (x == NULL) {
+        log_error("%s:%d: %s %s: %s", d->conf_path, d->line, d->setting, d->path,
+                  openssl_errors(err, sizeof(err)));
+        return -1;
+    }
+    if (!sk_X509_push(d->certs, x)) {
+        X509_free(x);
+        return -1;
+    }
+    return 0;
+}
+
+/* load_pem_certs - every certificate of a PEM file, decoded, in order. NULL (logged) on
+ * failure. */
+static STACK_OF(X509) *
+    load_pem_certs(const char *conf_path, int line, const char *setting, const char *path)
+{
+    struct decoding d = {sk_X509_new_null(), conf_path, setting, path, line};
+    if (d.certs == NULL ||
+        each_pem_cert(conf_path, line, setting, path, decode_one, -1, NULL, &d) != 0) {
+        sk_X509_pop_free(d.certs, X509_free);
+        return NULL;
+    }
+    return d.certs;
 }
 
 /* move_all - append every certificate of `from` to `to` and free `from`. */
@@ -99,6 +162,56 @@ fail:
     X509_free(first);
     sk_X509_pop_free(all, X509_free);
     return -1;
+}
+
+struct indexing {
+    const struct entry_cert_ops *ops;
+    void *arg;
+    const char *file;
+    unsigned char *leaf_fp; /* NULL: no leaf wanted from this file, or already taken */
+    bool *has_leaf;
+};
+
+/* index_one - each_pem_cert's callback for entry_index_certs. */
+static int index_one(const unsigned char *der, long len, void *arg)
+{
+    struct indexing *ix = arg;
+    if (ix->leaf_fp != NULL) {
+        unsigned int n = 0;
+        if (EVP_Digest(der, (size_t)len, ix->leaf_fp, &n, EVP_sha1(), NULL) != 1 || n != 20)
+            return -1;
+        *ix->has_leaf = true;
+        ix->leaf_fp = NULL;
+        return ix->ops->keep(der, (size_t)len, ix->file, true, ix->arg);
+    }
+    return ix->ops->keep(der, (size_t)len, ix->file, false, ix->arg);
+}
+
+/* known_text - each_pem_cert's offer, passed on to the caller's known_text. */
+static bool known_text(const unsigned char *rest, size_t len, void *arg)
+{
+    struct indexing *ix = arg;
+    return ix->ops->known_text(rest, len, ix->arg);
+}
+
+int entry_index_certs(const char *conf_path, const struct staple_entry *e, bool *has_leaf,
+                      unsigned char leaf_fp[20], const struct entry_cert_ops *ops, void *arg)
+{
+    struct indexing ix = {ops, arg, e->issuer, NULL, has_leaf};
+    bool (*offer)(const unsigned char *, size_t, void *) = ops->known_text ? known_text : NULL;
+
+    *has_leaf = false;
+    if (e->issuer != NULL &&
+        each_pem_cert(conf_path, e->line, "issuer", e->issuer, index_one, 0, offer, &ix))
+        return -1;
+    if (e->certificate != NULL) {
+        ix.file = e->certificate;
+        ix.leaf_fp = leaf_fp;
+        if (each_pem_cert(conf_path, e->line, "certificate", e->certificate, index_one, 1, offer,
+                          &ix))
+            return -1;
+    }
+    return 0;
 }
 
 X509 *entry_find_issuer(X509 *leaf, STACK_OF(X509) * issuers, STACK_OF(X509) * host_chain,
@@ -152,6 +265,13 @@ unsigned char *response_file_judge(const char *path, X509 *leaf, STACK_OF(X509) 
 unsigned char *response_file_read(int dirfd, const char *name, size_t *len, char *why,
                                   size_t whylen)
 {
+    return regular_file_read(dirfd, name, "an OCSP response", RESPONSE_MAX_BYTES, len, NULL, why,
+                             whylen);
+}
+
+unsigned char *regular_file_read(int dirfd, const char *name, const char *kind, size_t max,
+                                 size_t *len, struct stat *stp, char *why, size_t whylen)
+{
     unsigned char *buf = NULL;
     struct stat st;
 
@@ -160,35 +280,35 @@ unsigned char *response_file_read(int dirfd, const char *name, size_t *len, char
         return NULL;
     }
     if (S_ISDIR(st.st_mode)) {
-        snprintf(why, whylen, "a directory, not a response file");
+        snprintf(why, whylen, "a directory, not %s", kind);
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
         snprintf(why, whylen, "not a regular file (a FIFO, socket or device?)");
         return NULL;
     }
-    if (st.st_size > RESPONSE_MAX_BYTES) {
-        snprintf(why, whylen, "%lld bytes, too large for an OCSP response (limit %d)",
-                 (long long)st.st_size, RESPONSE_MAX_BYTES);
+    if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
+        snprintf(why, whylen, "%lld bytes, too large for %s (limit %zu)", (long long)st.st_size,
+                 kind, max);
         return NULL;
     }
+    /* O_NONBLOCK: should the name have become a FIFO since, neither open nor read blocks. */
     int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(why, whylen, "%s", strerror(errno));
         return NULL;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > RESPONSE_MAX_BYTES) {
-        snprintf(why, whylen, "changed while being opened");
-        goto fail;
-    }
-    buf = OPENSSL_malloc((size_t)st.st_size + 1);
+    size_t want = (size_t)st.st_size;
+    buf = OPENSSL_malloc(want + 1);
     if (buf == NULL) {
         snprintf(why, whylen, "out of memory");
         goto fail;
     }
+    /* Up to one byte more than stat said, to notice a file that grew; a regular file returns
+     * short counts only at its end, so the usual single read() is also the last. */
     size_t got = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size + 1 - got);
+    while (got <= want) {
+        ssize_t n = read(fd, buf + got, want + 1 - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -198,13 +318,17 @@ unsigned char *response_file_read(int dirfd, const char *name, size_t *len, char
         if (n == 0)
             break;
         got += (size_t)n;
-        if (got > (size_t)st.st_size) {
-            snprintf(why, whylen, "grew while being read");
-            goto fail;
-        }
+        if (got == want)
+            break;
+    }
+    if (got > want) {
+        snprintf(why, whylen, "grew while being read");
+        goto fail;
     }
     close(fd);
     *len = got;
+    if (stp != NULL)
+        *stp = st;
     return buf;
 fail:
     OPENSSL_free(buf);

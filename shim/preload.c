@@ -238,7 +238,7 @@ static void load_core_locked(void)
         atomic_store(&core_state, CORE_FAILED);
         return;
     }
-    core->prepare();
+    core->prepare(0);
     atomic_store_explicit(&core_state, CORE_READY, memory_order_release);
 }
 
@@ -362,7 +362,7 @@ EXPORT int chroot(const char *path)
     if (ssl != NULL) {
         const struct core_exports *c = ready_core();
         if (c != NULL)
-            c->prepare();
+            c->prepare(1);
         dlclose(ssl);
     }
     return real(path);

@@ -257,6 +257,7 @@ static enum verdict check_signature(OCSP_BASICRESP *basic, X509 *issuer, time_t 
         set_reason(out, v, "signed by responder %s, whose certificate is not valid now", who);
         goto done;
     }
+    out->responder_not_after = asn1_time_to_epoch(X509_get0_notAfter(signer));
     v = VERDICT_GOOD;
 done:
     sk_X509_free(extra);

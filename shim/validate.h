@@ -40,6 +40,8 @@ struct response_facts {
     int cert_status; /* V_OCSP_CERTSTATUS_* or -1 */
     int revocation_reason;
     time_t this_update, next_update, revoked_at; /* 0 when absent */
+    time_t responder_not_after; /* notAfter of a delegated responder's certificate that signed
+                                   it (strict clients check it too), 0 when the issuer signed */
 };
 
 struct validation_policy {
