@@ -4,7 +4,7 @@
  * other process: what is left is the handshake's own cost, where stapling overhead shows most.
  *
  * Usage: bench-hs --variant a|b|c --chain PEM --key PEM --der RESPONSE --tls 12|13
- *                 [--count N | --seconds S] [--warmup N] [--t0 NS] [--idle-thread]
+ *                 [--count N | --seconds S] [--warmup N] [--t0 NS] [--settle S] [--idle-thread]
  *                 [--latency LIVE SERIES N] [--churn TARGET SERIES N]
  *
  *   a  the server does no stapling (no status callback)
@@ -20,6 +20,9 @@
  * --t0 NS      CLOCK_MONOTONIC (ns) just before this program was exec'ed; first_staple_ms is
  *              then the time from exec to the end of the first handshake carrying a staple
  *              (start-up: loader, OpenSSL, the shim loading every configured response)
+ * --settle S   after the warm-up (and the first staple), S more seconds of untimed handshakes
+ *              before the timed run, so that it measures the steady state (the shim reads a large
+ *              configuration in the background at first)
  * --idle-thread  start a thread that does nothing, before the first handshake (attribution:
  *              under the shim the process has its reloader thread, and glibc's malloc takes
  *              its slower multi-threaded paths from the first thread on)
@@ -202,7 +205,7 @@ int main(int argc, char **argv)
     const char *latency_live = NULL, *churn_target = NULL, *pattern = NULL;
     int tls = 13, series_n = 0;
     long count = 0, warmup = 20;
-    double seconds = 0, t0 = 0;
+    double seconds = 0, t0 = 0, settle = 0;
     bool with_thread = false;
 
     for (int i = 1; i < argc; i++) {
@@ -228,6 +231,8 @@ int main(int argc, char **argv)
             with_thread = true;
         else if (strcmp(a, "--t0") == 0 && more)
             t0 = atof(argv[++i]) / 1e9;
+        else if (strcmp(a, "--settle") == 0 && more)
+            settle = atof(argv[++i]);
         else if ((strcmp(a, "--latency") == 0 || strcmp(a, "--churn") == 0) && i + 3 < argc) {
             *(a[2] == 'l' ? &latency_live : &churn_target) = argv[++i];
             pattern = argv[++i];
@@ -244,7 +249,7 @@ int main(int argc, char **argv)
         chain == NULL || key == NULL || der_path == NULL || (tls != 12 && tls != 13) ||
         series_n < 0 || series_n > SERIES_MAX || (count <= 0 && seconds <= 0 && !latency_live))
         die("missing or bad arguments");
-    if (seconds > 600 || count > 100000000)
+    if (seconds > 600 || settle > 600 || count > 100000000)
         die("run too long");
 
     struct buf der = read_file(der_path), staple = {malloc(65536), 0};
@@ -291,6 +296,8 @@ int main(int argc, char **argv)
             first_staple = now_s();
     }
 
+    for (double until = now_s() + settle; settle > 0 && now_s() < until;)
+        handshake(sctx, cctx, &staple);
     double lat[SERIES_MAX + 1], lat_max = 0;
     int lat_n = 0;
     unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
