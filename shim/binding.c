@@ -149,7 +149,7 @@ static bool served_grow(void)
 {
     size_t old_size = B.served ? B.served_mask + 1 : 0, size = old_size ? 2 * old_size : 64;
     struct served_cert **old = B.served;
-    if ((B.served = calloc(size, sizeof(*B.served))) == NULL) {
+    if ((B.served = calloc(size, sizeof(struct served_cert *))) == NULL) {
         B.served = old;
         return false;
     }

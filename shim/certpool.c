@@ -63,7 +63,7 @@ static bool grow(void)
 {
     size_t old_size = P.slots ? P.mask + 1 : 0, size = old_size ? 2 * old_size : 16;
     struct pooled_cert **old = P.slots;
-    P.slots = calloc(size, sizeof(*P.slots));
+    P.slots = calloc(size, sizeof(struct pooled_cert *));
     if (P.slots == NULL) {
         P.slots = old;
         return false;

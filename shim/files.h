@@ -25,7 +25,7 @@ int entry_load_certs(const char *conf_path, const struct staple_entry *e, X509 *
                      STACK_OF(X509) * *issuers);
 
 /* The largest certificate or issuer file read (a chain is a few KiB; a CA bundle a few hundred). */
-#define CERT_FILE_MAX_BYTES (1024 * 1024)
+#define CERT_FILE_MAX_BYTES ((size_t)1024 * 1024)
 
 /* What entry_index_certs hands over (see there). */
 struct entry_cert_ops {

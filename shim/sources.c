@@ -28,6 +28,7 @@
 
 #define RESPONSE_DIR_MAX 200000 /* files taken from response_dir */
 #define TEXT_MEMO_MAX    256    /* distinct chain texts remembered while loading */
+#define SWEEP_PER_PASS   500    /* files looked at once a second whatever their directory says */
 
 struct dir_handle {
     char *path;
@@ -36,6 +37,10 @@ struct dir_handle {
     ino_t ino;
     int pass_fd; /* dir_fd() as of the current pass */
     bool lost_logged;
+    bool listed;           /* listed since it last changed, and it had been still */
+    struct file_id seen;   /* the directory as of its last listing */
+    struct source **names; /* the sources of files in it, by name: open addressing */
+    size_t names_mask, names_used;
 };
 
 /* Issuer candidates already decoded from identical PEM text. */
@@ -53,18 +58,17 @@ static struct {
     struct dir_handle **dirs;
     size_t dir_count;
     struct dir_handle *response_dir;
-    struct file_id response_dir_seen; /* the directory as of its last listing */
-    bool response_dir_listed;
     struct source **sources;
     size_t source_count, source_cap;
-    struct source **dir_sources; /* response_dir's sources by name: open addressing */
-    size_t dir_sources_mask, dir_sources_used;
+    size_t dir_file_count; /* sources taken from response_dir */
     struct text_memo *memos[TEXT_MEMO_MAX];
     size_t memo_count;
     /* The initial load: entries read so far, then response_dir's files. */
     size_t next_entry, next_dir_source, loaded_count;
     bool dir_scanned, dir_limit_logged;
-    dev_t root_dev; /* "/" when set up, to recognise a chroot */
+    unsigned pass;       /* passes after the initial load, counted */
+    size_t sweep_cursor; /* the next source the sweep looks at */
+    dev_t root_dev;      /* "/" when set up, to recognise a chroot */
     ino_t root_ino;
 } SRC;
 
@@ -114,7 +118,7 @@ void changes_add(struct changes *c, struct source *src)
 {
     if (c->count == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 64;
-        struct source **grown = realloc(c->list, cap * sizeof(*grown));
+        struct source **grown = realloc(c->list, cap * sizeof(struct source *));
         if (grown == NULL)
             return; /* a binding then goes over unchecked until the next change: still valid */
         c->list = grown;
@@ -351,6 +355,9 @@ static bool source_refresh(struct source *src, bool initial)
     size_t len = 0;
     int dfd = src->dir->pass_fd;
 
+    /* Missing files need no polling: they can only come back by a change of their directory,
+     * which is listed then. Files modified within the last second are looked at again. */
+    src->unsettled = false;
     if (dfd < 0) {
         report_unreadable(src, "its directory cannot be opened", true, NULL);
         src->have_seen = false;
@@ -374,11 +381,13 @@ static bool source_refresh(struct source *src, bool initial)
         report_unreadable(src, why, missing, missing ? NULL : &st);
         src->seen = file_id_of(&st);
         src->have_seen = !missing && settled(&st.st_mtim);
+        src->unsettled = !missing && !src->have_seen;
         return false;
     }
     src->problem_hash = 0;
     src->seen = file_id_of(&st);
     src->have_seen = settled(&st.st_mtim);
+    src->unsettled = !src->have_seen;
     if (src->history[0] != NULL && src->history[0]->len == len &&
         memcmp(src->history[0]->der, der, len) == 0) {
         OPENSSL_free(der); /* touched, same bytes */
@@ -404,6 +413,39 @@ static bool source_refresh(struct source *src, bool initial)
 
 /* ---- configuration to sources --------------------------------------------------------- */
 
+/* name_slot - where the sources named `name` start in d's name table. */
+static size_t name_slot(const struct dir_handle *d, const char *name)
+{
+    return (size_t)content_hash((const unsigned char *)name, strlen(name)) & d->names_mask;
+}
+
+/* names_insert - add `src` (several sources may have one name: entries naming one file). */
+static void names_insert(struct dir_handle *d, struct source *src)
+{
+    size_t i = name_slot(d, src->name);
+    while (d->names[i] != NULL)
+        i = (i + 1) & d->names_mask;
+    d->names[i] = src;
+    d->names_used++;
+}
+
+static bool names_grow(struct dir_handle *d)
+{
+    size_t old_size = d->names ? d->names_mask + 1 : 0, size = old_size ? 2 * old_size : 16;
+    struct source **old = d->names;
+    if ((d->names = calloc(size, sizeof(struct source *))) == NULL) {
+        d->names = old;
+        return false;
+    }
+    d->names_mask = size - 1;
+    d->names_used = 0;
+    for (size_t i = 0; i < old_size; i++)
+        if (old[i] != NULL)
+            names_insert(d, old[i]);
+    free(old);
+    return true;
+}
+
 /* add_source - a new source for the file `path` (kept as given: it must live as long as the
  * process), whose name in `dir` starts at name_offset. */
 static struct source *add_source(const char *path, struct dir_handle *dir, size_t name_offset)
@@ -416,12 +458,15 @@ static struct source *add_source(const char *path, struct dir_handle *dir, size_
         SRC.sources = grown;
         SRC.source_cap = cap;
     }
+    if ((dir->names == NULL || 2 * (dir->names_used + 1) > dir->names_mask + 1) && !names_grow(dir))
+        return NULL;
     struct source *src = calloc(1, sizeof(*src));
     if (src == NULL)
         return NULL;
     src->path = path;
     src->name = src->path + name_offset;
     src->dir = dir;
+    names_insert(dir, src);
     SRC.sources[SRC.source_count++] = src;
     return src;
 }
@@ -435,7 +480,8 @@ struct indexing {
 
 static bool source_add_issuer(struct source *src, struct pooled_cert *c)
 {
-    struct pooled_cert **grown = realloc(src->issuers, (src->issuer_count + 1) * sizeof(*grown));
+    struct pooled_cert **grown =
+        realloc(src->issuers, (src->issuer_count + 1) * sizeof(struct pooled_cert *));
     if (grown == NULL)
         return false;
     src->issuers = grown;
@@ -507,7 +553,8 @@ static int keep_cert(const unsigned char *der, size_t len, const char *file, boo
     if (c == NULL || !source_add_issuer(ix->src, c))
         return -1;
     struct text_memo *m = ix->filling;
-    struct pooled_cert **grown = m ? realloc(m->certs, (m->count + 1) * sizeof(*grown)) : NULL;
+    struct pooled_cert **grown =
+        m ? realloc(m->certs, (m->count + 1) * sizeof(struct pooled_cert *)) : NULL;
     if (m != NULL && grown == NULL) {
         memo_free(m); /* not remembered, then */
         ix->filling = NULL;
@@ -559,88 +606,79 @@ skip:
     return NULL;
 }
 
-/* dir_source_slot - where response_dir's source `name` is (or belongs) in the name table. */
-static size_t dir_source_slot(const char *name)
+/* refresh_now - reread the file of `src` if it changed, once per pass; a new version goes to
+ * *changed (may be NULL during the initial load, whose loop reads new sources itself). */
+static void refresh_now(struct source *src, unsigned pass, struct changes *changed, bool initial)
 {
-    size_t i =
-        (size_t)content_hash((const unsigned char *)name, strlen(name)) & SRC.dir_sources_mask;
-    while (SRC.dir_sources[i] != NULL && strcmp(SRC.dir_sources[i]->name, name) != 0)
-        i = (i + 1) & SRC.dir_sources_mask;
-    return i;
+    if (src->pass == pass)
+        return;
+    src->pass = pass;
+    if (source_refresh(src, initial) && changed != NULL)
+        changes_add(changed, src);
 }
 
-static bool dir_sources_grow(void)
+/* add_dir_file - a source for response_dir's file `name`, unless there are too many. */
+static struct source *add_dir_file(struct dir_handle *d, const char *name)
 {
-    size_t old_size = SRC.dir_sources ? SRC.dir_sources_mask + 1 : 0;
-    size_t size = old_size ? 2 * old_size : 64;
-    struct source **old = SRC.dir_sources;
-    if ((SRC.dir_sources = calloc(size, sizeof(*SRC.dir_sources))) == NULL) {
-        SRC.dir_sources = old;
-        return false;
+    char path[PATH_MAX];
+    if (SRC.dir_file_count >= RESPONSE_DIR_MAX) {
+        if (!SRC.dir_limit_logged)
+            log_error("%s: more than %d files; the rest are ignored", d->path, RESPONSE_DIR_MAX);
+        SRC.dir_limit_logged = true;
+        return NULL;
     }
-    SRC.dir_sources_mask = size - 1;
-    for (size_t i = 0; i < old_size; i++)
-        if (old[i] != NULL)
-            SRC.dir_sources[dir_source_slot(old[i]->name)] = old[i];
-    free(old);
-    return true;
+    int n = snprintf(path, sizeof(path), "%s/%s", d->path, name);
+    char *kept = n > 0 && (size_t)n < sizeof(path) ? strdup(path) : NULL;
+    struct source *src = kept ? add_source(kept, d, strlen(d->path) + 1) : NULL;
+    if (src == NULL)
+        free(kept);
+    else
+        SRC.dir_file_count++;
+    return src;
 }
 
-/* scan_response_dir - add a source for every *.der file not seen before (they are read by the
- * caller). The listing is skipped while the directory itself has not changed: a file can only
- * appear by changing it. Caller holds reload_lock, after sources_check_dirs(). */
-static void scan_response_dir(void)
+/* list_dir - the directory changed (or was never listed): list it. A *.der file of
+ * response_dir not seen before becomes a source. Unless `initial` (the first listing of
+ * response_dir, whose files the initial load then reads), the sources whose name now stands
+ * for another file (a rename over it), that are gone, or that were never read, are refreshed
+ * now: so a replacement is seen within a pass without a stat of every file. Caller holds
+ * reload_lock, after sources_check_dirs(). */
+static void list_dir(struct dir_handle *d, unsigned pass, struct changes *changed, bool initial)
 {
-    struct dir_handle *d = SRC.response_dir;
-    struct stat st;
-    if (d == NULL || d->pass_fd < 0 || fstat(d->pass_fd, &st) != 0)
-        return;
-    struct file_id id = file_id_of(&st);
-    if (SRC.response_dir_listed && same_file(&id, &SRC.response_dir_seen))
-        return;
-    int fd = openat(d->pass_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = d->pass_fd >= 0 ? openat(d->pass_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     DIR *dh = fd >= 0 ? fdopendir(fd) : NULL;
     if (dh == NULL) {
         if (fd >= 0)
             close(fd);
+        d->listed = false;
         return;
     }
-    /* A change within the same time stamp tick as this listing would go unseen: list again
-     * until the directory has been still for a second. */
-    SRC.response_dir_seen = id;
-    SRC.response_dir_listed = settled(&st.st_mtim) && settled(&st.st_ctim);
     struct dirent *de;
     while ((de = readdir(dh)) != NULL) {
-        if (!is_response_file_name(de->d_name))
-            continue;
-        if ((SRC.dir_sources == NULL ||
-             2 * (SRC.dir_sources_used + 1) > SRC.dir_sources_mask + 1) &&
-            !dir_sources_grow())
-            break;
-        size_t slot = dir_source_slot(de->d_name);
-        if (SRC.dir_sources[slot] != NULL)
-            continue;
-        if (SRC.dir_sources_used >= RESPONSE_DIR_MAX) {
-            if (!SRC.dir_limit_logged)
-                log_error("%s: more than %d files; the rest are ignored", d->path,
-                          RESPONSE_DIR_MAX);
-            SRC.dir_limit_logged = true;
-            break;
+        bool known = false;
+        for (size_t i = name_slot(d, de->d_name); d->names != NULL && d->names[i] != NULL;
+             i = (i + 1) & d->names_mask) {
+            struct source *src = d->names[i];
+            if (strcmp(src->name, de->d_name) != 0)
+                continue;
+            known |= src->entry == NULL;
+            src->listed = pass;
+            if (!initial && (!src->have_seen || src->seen.ino != de->d_ino))
+                refresh_now(src, pass, changed, false);
         }
-        char path[PATH_MAX];
-        int n = snprintf(path, sizeof(path), "%s/%s", d->path, de->d_name);
-        if (n < 0 || (size_t)n >= sizeof(path))
+        if (known || d != SRC.response_dir || !is_response_file_name(de->d_name))
             continue;
-        char *kept = strdup(path);
-        struct source *src = kept ? add_source(kept, d, strlen(d->path) + 1) : NULL;
+        struct source *src = add_dir_file(d, de->d_name);
         if (src != NULL) {
-            SRC.dir_sources[slot] = src;
-            SRC.dir_sources_used++;
-        } else {
-            free(kept);
+            src->listed = pass;
+            if (!initial)
+                refresh_now(src, pass, changed, true);
         }
     }
     closedir(dh);
+    for (size_t i = 0; !initial && d->names != NULL && i <= d->names_mask; i++)
+        if (d->names[i] != NULL && d->names[i]->listed != pass)
+            refresh_now(d->names[i], pass, changed, false); /* gone: reported */
 }
 
 /* ---- the interface ----------------------------------------------------------------------- */
@@ -680,7 +718,8 @@ bool sources_load_more(const struct timespec *deadline, struct changes *changed)
     if (!SRC.dir_scanned) {
         SRC.next_dir_source = SRC.source_count; /* response_dir's files come after the entries */
         SRC.dir_scanned = true;
-        scan_response_dir();
+        if (SRC.response_dir != NULL)
+            list_dir(SRC.response_dir, 0, NULL, true);
     }
     while (SRC.next_dir_source < SRC.source_count) {
         if (past(deadline))
@@ -694,11 +733,41 @@ bool sources_load_more(const struct timespec *deadline, struct changes *changed)
 
 void sources_refresh(struct changes *changed)
 {
-    size_t before = SRC.source_count;
-    scan_response_dir();
+    unsigned pass = ++SRC.pass;
+    if (pass == 0)
+        pass = ++SRC.pass; /* 0 is the listing of the initial load */
+    /* A directory that changed is listed: a file renamed over a source's (the way fetchers
+     * replace them) shows as another inode under its name. */
+    for (size_t k = 0; k < SRC.dir_count; k++) {
+        struct dir_handle *d = SRC.dirs[k];
+        struct stat st;
+        if (d->pass_fd < 0 || fstat(d->pass_fd, &st) != 0) {
+            for (size_t i = 0; d->names != NULL && i <= d->names_mask; i++)
+                if (d->names[i] != NULL)
+                    refresh_now(d->names[i], pass, changed, false); /* reported */
+            continue;
+        }
+        struct file_id id = file_id_of(&st);
+        if (d->listed && same_file(&id, &d->seen))
+            continue;
+        /* A change within the time stamp tick of this listing would go unseen: list again
+         * until the directory has been still for a second. */
+        d->seen = id;
+        d->listed = settled(&st.st_mtim) && settled(&st.st_ctim);
+        list_dir(d, pass, changed, false);
+    }
+    /* Files written in place keep their inode and leave the directory alone: files still
+     * being written are looked at every pass, the others SWEEP_PER_PASS at a time (all of them
+     * every pass, up to that many files). */
     for (size_t i = 0; i < SRC.source_count; i++)
-        if (source_refresh(SRC.sources[i], i >= before))
-            changes_add(changed, SRC.sources[i]);
+        if (SRC.sources[i]->unsettled)
+            refresh_now(SRC.sources[i], pass, changed, false);
+    size_t sweep = SRC.source_count < SWEEP_PER_PASS ? SRC.source_count : SWEEP_PER_PASS;
+    for (size_t k = 0; k < sweep; k++) {
+        if (SRC.sweep_cursor >= SRC.source_count)
+            SRC.sweep_cursor = 0;
+        refresh_now(SRC.sources[SRC.sweep_cursor++], pass, changed, false);
+    }
 }
 
 void sources_log_expiries(void)

@@ -65,8 +65,10 @@ struct source {
     size_t issuer_count;
     unsigned char leaf_fp[20]; /* of the entry's certificate, when has_leaf */
     bool has_leaf;
-    bool have_seen;
+    bool have_seen; /* `seen` is the file whose content is known */
+    bool unsettled; /* read while it was being written, perhaps: look again next pass */
     struct file_id seen;
+    unsigned pass, listed;  /* the pass that last refreshed it, and last listed its name */
     uint64_t problem_hash;  /* of the last "cannot be read" reported, to report each once */
     uint64_t rejected_hash; /* of the last content rejected at parse time, to log it once */
     struct version *history[HISTORY]; /* newest first */
@@ -95,8 +97,11 @@ void sources_check_dirs(void);
  * What was read goes to *changed. Returns true when everything has been read. */
 bool sources_load_more(const struct timespec *deadline, struct changes *changed);
 
-/* sources_refresh - after the initial load: new response_dir files, and every file that
- * changed, reread; the sources with a new version go to *changed. */
+/* sources_refresh - after the initial load, once a second: new response_dir files, and the
+ * files that changed, reread; the sources with a new version go to *changed. A directory that
+ * changed is listed (a file renamed over another shows as a new inode under its name); files
+ * rewritten in place are found by a sweep of SWEEP_PER_PASS files a pass (every file, every
+ * pass, in configurations of up to that many; within N/SWEEP_PER_PASS seconds beyond). */
 void sources_refresh(struct changes *changed);
 
 /* sources_log_expiries - one line when a response that was in use reaches its nextUpdate. */

@@ -171,13 +171,13 @@ static void publish(const struct changes *changed, bool ahead)
         return;
     }
     binding_table_reset();
-    struct snapshot *old = snapshot_acquire();
+    /* `current` changes only here, under reload_lock: it stays alive while read. */
+    struct snapshot *old = S.current;
     binding_carry(snap, old, changed, ahead);
     atomic_store(&snap->refs, 1);
     pthread_mutex_lock(&S.current_lock);
     S.current = snap;
     pthread_mutex_unlock(&S.current_lock);
-    snapshot_release(old); /* the acquisition above */
     snapshot_release(old); /* no longer current: freed when its last handshake is done */
     pthread_mutex_unlock(&S.bind_lock);
 }

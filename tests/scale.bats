@@ -116,6 +116,17 @@ many_conf() {
     assert_stapled many/ec-series-02.der
 }
 
+@test "large configuration: a file rewritten in place (same inode) is found by the sweep" {
+    many_conf "$MANY"
+    start_s_server "$CONF" -cert "$G/ec-chain.pem" -key "$G/ec.key"
+    run eventually_stapled many/ec.der 20
+    assert_success
+    # Its directory does not change: only the sweep (500 files a second) finds it.
+    cat "$G/ec-series-01.der" > "$DIR/served.der"
+    run eventually_stapled many/ec-series-01.der 15
+    assert_success
+}
+
 @test "memory: 3,000 more entries take at most 3 times the DER of their responses" {
     [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "resident memory is meaningless under a sanitizer"
     local one="$BATS_TEST_TMPDIR/one.conf" out base big der=0 f i

@@ -799,10 +799,10 @@ static void bench2(int nscale)
         for (int j = 0; j < nconfs; j++) {
             int k = (j + r) % nconfs;
             rate[k][r] = p10[k][r] = start[k][r] = rss[k][r] = hwm[k][r] = other[k][r] = NAN;
-            /* --settle: the timed run starts a second after the first staple, when a large
+            /* --settle: the timed run starts 2 s after the first staple, when a large
              * configuration has been read in the background: it measures the steady state. */
             if (run_hs(&cfg, &var, conf[k], der,
-                       G.smoke ? "--seconds 0.1 --settle 0.1 --t0" : "--seconds 2 --settle 1 --t0",
+                       G.smoke ? "--seconds 0.1 --settle 0.1 --t0" : "--seconds 2 --settle 2 --t0",
                        "@T0@", EXPECT_DER, out)) {
                 rate[k][r] = kv(out, "rate");
                 p10[k][r] = kv(out, "hs_us_p10");
