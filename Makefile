@@ -210,16 +210,16 @@ clean:
 # Fuzzing (not part of make check): libFuzzer targets, built with clang, ASan and UBSan, over
 # the shim's own response, file and configuration code (the system's OpenSSL and libconfig,
 # not instrumented, are linked as they are).
-#   make fuzz                        build/fuzz/fuzz_response and build/fuzz/fuzz_config
+#   make fuzz                        build/fuzz/fuzz_response, fuzz_config and fuzz_certfile
 #   make fuzz-run FUZZ_SECONDS=600   fixtures and seed corpora, then each target for that long
-#                                    (one process each; make -j2 fuzz-run runs both at once)
+#                                    (one process each; make -j3 fuzz-run runs them at once)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     ?= build/fuzz
 FUZZ_CFLAGS  ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer -g -O1
 FUZZ_SRC     := shim/validate.c shim/files.c shim/config.c shim/log.c
-FUZZ_TARGETS := response config
+FUZZ_TARGETS := response config certfile
 
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
@@ -229,7 +229,7 @@ $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(HEADERS)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Ishim -Wall -Wextra $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) \
 	    $(SSL_LIBS) $(CONFIG_LIBS)
 
-.PHONY: fuzz-seed fuzz-run-response fuzz-run-config
+.PHONY: fuzz-seed fuzz-run-response fuzz-run-config fuzz-run-certfile
 
 # Fixtures are made afresh (their dates are relative to now); corpora grown earlier are kept.
 fuzz-seed: fuzz
@@ -241,6 +241,9 @@ fuzz-run: $(FUZZ_TARGETS:%=fuzz-run-%)
 
 fuzz-run-response: fuzz-seed
 	fuzz/run.sh $(FUZZ_DIR) response $(FUZZ_SECONDS)
+
+fuzz-run-certfile: fuzz-seed
+	fuzz/run.sh $(FUZZ_DIR) certfile $(FUZZ_SECONDS)
 
 # libconfig 1.5 leaks on every syntax error (see fuzz/lsan-libconfig.supp), which would make
 # LeakSanitizer scan after most inputs (30 times slower): leaks are checked by run.sh's final

@@ -6,8 +6,9 @@
 #
 #   FIXTURES  a directory made by tests/helpers/mkfixtures.sh
 #   CORPUS    receives response/ (every *.der fixture: good, revoked, delegated, expired,
-#             garbage, truncated, ...) and config/ (configurations written here, from an
-#             empty file to one with every setting)
+#             garbage, truncated, ...), certfile/ (every *.pem fixture: leaves, chains, CAs,
+#             keys) and config/ (configurations written here, from an empty file to one with
+#             every setting)
 #
 # Existing files in CORPUS are kept, so a corpus grown by earlier runs keeps growing.
 
@@ -16,7 +17,7 @@ set -euo pipefail
 [[ $# -eq 2 ]] || { echo "usage: ${0##*/} FIXTURES CORPUS" >&2; exit 2; }
 FX=$1
 OUT=$2
-mkdir -p "$OUT/response" "$OUT/config"
+mkdir -p "$OUT/response" "$OUT/config" "$OUT/certfile"
 
 n=0
 for f in "$FX"/*.der; do
@@ -24,6 +25,9 @@ for f in "$FX"/*.der; do
     n=$((n + 1))
 done
 [[ $n -gt 0 ]] || { echo "${0##*/}: no *.der in $FX" >&2; exit 1; }
+for f in "$FX"/*.pem; do
+    cp "$f" "$OUT/certfile/seed-${f##*/}"
+done
 
 C=$OUT/config
 : >"$C/seed-empty.conf"
