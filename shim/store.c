@@ -253,6 +253,7 @@ static void reload_once(const struct timespec *deadline)
 
 static void *reloader_main(void *arg)
 {
+    bool caught_up = false;
     (void)arg;
     for (;;) {
         if (!atomic_load(&S.loaded)) {
@@ -263,8 +264,12 @@ static void *reloader_main(void *arg)
             sched_yield();
             continue;
         }
-        if (binding_pending() > 0)
-            reload_once(NULL); /* check what a small configuration names, right away */
+        if (!caught_up) {
+            /* Right after the initial load: files replaced while it ran, and what a small
+             * configuration names, are checked at once. */
+            caught_up = true;
+            reload_once(NULL);
+        }
         struct timespec delay = {RELOAD_INTERVAL_MS / 1000, (RELOAD_INTERVAL_MS % 1000) * 1000000L};
         while (nanosleep(&delay, &delay) != 0 && errno == EINTR)
             ;
