@@ -446,29 +446,45 @@ static bool names_grow(struct dir_handle *d)
     return true;
 }
 
-/* add_source - a new source for the file `path` (kept as given: it must live as long as the
- * process), whose name in `dir` starts at name_offset. */
-static struct source *add_source(const char *path, struct dir_handle *dir, size_t name_offset)
+/* source_new - a source for the file `path` (kept as given: it must live as long as the
+ * process), whose name in `dir` starts at name_offset; not listed anywhere yet. */
+static struct source *source_new(const char *path, struct dir_handle *dir, size_t name_offset)
 {
-    if (SRC.source_count == SRC.source_cap) {
-        size_t cap = SRC.source_cap ? SRC.source_cap * 2 : 16;
-        struct source **grown = realloc(SRC.sources, cap * sizeof(struct source *));
-        if (grown == NULL)
-            return NULL;
-        SRC.sources = grown;
-        SRC.source_cap = cap;
-    }
-    if ((dir->names == NULL || 2 * (dir->names_used + 1) > dir->names_mask + 1) && !names_grow(dir))
-        return NULL;
     struct source *src = calloc(1, sizeof(*src));
     if (src == NULL)
         return NULL;
     src->path = path;
     src->name = src->path + name_offset;
     src->dir = dir;
+    return src;
+}
+
+/* source_add - list `src` among the sources and in its directory's name table. Returns false
+ * (nothing listed; the caller frees it) when out of memory. */
+static bool source_add(struct source *src)
+{
+    struct dir_handle *dir = src->dir;
+    if (SRC.source_count == SRC.source_cap) {
+        size_t cap = SRC.source_cap ? SRC.source_cap * 2 : 16;
+        struct source **grown = realloc(SRC.sources, cap * sizeof(struct source *));
+        if (grown == NULL)
+            return false;
+        SRC.sources = grown;
+        SRC.source_cap = cap;
+    }
+    if ((dir->names == NULL || 2 * (dir->names_used + 1) > dir->names_mask + 1) && !names_grow(dir))
+        return false;
     names_insert(dir, src);
     SRC.sources[SRC.source_count++] = src;
-    return src;
+    return true;
+}
+
+static void source_free(struct source *src)
+{
+    if (src != NULL) {
+        free(src->issuers);
+        free(src);
+    }
 }
 
 /* What entry_index_certs's callbacks work on: the source being made, and the text whose
@@ -580,20 +596,18 @@ static struct source *add_entry_source(const struct staple_entry *e)
         goto skip;
     }
     struct dir_handle *dir = dir_get(dirpath);
-    if (dir == NULL || (src = add_source(e->response, dir, (size_t)(base - e->response))) == NULL)
+    if (dir == NULL || (src = source_new(e->response, dir, (size_t)(base - e->response))) == NULL)
         goto skip;
     src->entry = e;
+    /* Listed only once its certificates are in: a skipped entry leaves nothing behind. */
     struct indexing ix = {src, NULL};
     int rc = entry_index_certs(SRC.cfg->path, e, &src->has_leaf, src->leaf_fp, &index_ops, &ix);
     if (rc == 0)
         memo_commit(&ix);
     else
         memo_free(ix.filling);
-    if (rc != 0) {
-        /* Logged; the source stays, empty: it is never read. */
-        SRC.sources[--SRC.source_count] = NULL;
-        free(src->issuers);
-        free(src);
+    if (rc != 0 || !source_add(src)) {
+        source_free(src); /* logged by entry_index_certs, or out of memory */
         src = NULL;
         goto skip;
     }
@@ -629,11 +643,13 @@ static struct source *add_dir_file(struct dir_handle *d, const char *name)
     }
     int n = snprintf(path, sizeof(path), "%s/%s", d->path, name);
     char *kept = n > 0 && (size_t)n < sizeof(path) ? strdup(path) : NULL;
-    struct source *src = kept ? add_source(kept, d, strlen(d->path) + 1) : NULL;
-    if (src == NULL)
+    struct source *src = kept ? source_new(kept, d, strlen(d->path) + 1) : NULL;
+    if (src == NULL || !source_add(src)) {
+        source_free(src);
         free(kept);
-    else
-        SRC.dir_file_count++;
+        return NULL;
+    }
+    SRC.dir_file_count++;
     return src;
 }
 

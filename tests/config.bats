@@ -108,6 +108,24 @@ EOF
     assert_success
 }
 
+@test "skipped entries leave nothing behind: reloads run past them, the other entries work" {
+    # Regression: a skipped entry once stayed in its directory's table after being freed, and
+    # the reloader's first pass over that directory used it (a crash inside the host).
+    write_conf "$CONF" <<EOF
+staples = ( { certificate = "$FX/nope.pem"; response = "$FX/rsa-good.der"; },
+            { certificate = "$FX/rsa.key"; response = "$FX/rsa-good.der"; },
+            { certificate = "$FX/rsa-chain.pem"; response = "$FX/rsa-good.der"; } );
+EOF
+    start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key"
+    assert_stapled rsa-good.der
+    # The directory changes, so the next pass lists it and walks its table.
+    touch "$FX/skipped-probe.tmp"
+    rm -f "$FX/skipped-probe.tmp"
+    sleep 2.5
+    kill -0 "$HOST_PID"
+    assert_stapled rsa-good.der
+}
+
 @test "a response path that names a directory (trailing slash): the entry is skipped, no crash" {
     # Found by clang-tidy: this path once freed its parts twice, inside the host.
     write_conf "$CONF" <<EOF
