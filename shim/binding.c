@@ -118,6 +118,8 @@ static struct binding *binding_copy(const struct binding *b)
  * the serial), or one of its bound versions came from it. */
 static bool binding_affected(const struct binding *b, const struct changes *changed)
 {
+    if (changed->all)
+        return true;
     for (size_t i = 0; i < changed->count; i++) {
         const struct source *src = changed->list[i];
         if (src->has_leaf) {

@@ -119,8 +119,10 @@ void changes_add(struct changes *c, struct source *src)
     if (c->count == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 64;
         struct source **grown = realloc(c->list, cap * sizeof(struct source *));
-        if (grown == NULL)
-            return; /* a binding then goes over unchecked until the next change: still valid */
+        if (grown == NULL) {
+            c->all = true; /* a binding must not go over with versions no longer listed */
+            return;
+        }
         c->list = grown;
         c->cap = cap;
     }

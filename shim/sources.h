@@ -74,10 +74,12 @@ struct source {
     struct version *history[HISTORY]; /* newest first */
 };
 
-/* The sources that changed in one pass (a new version, or new in this pass). */
+/* The sources that changed in one pass (a new version, or new in this pass). `all`: the list
+ * is incomplete (out of memory, or an earlier publish failed): treat every source as changed. */
 struct changes {
     struct source **list;
     size_t count, cap;
+    bool all;
 };
 
 /* leaf_read_fn - told of each entry's leaf as its certificate file is read (DER borrowed). */
@@ -113,8 +115,7 @@ size_t sources_count(void);
 struct source *sources_at(size_t i);
 size_t sources_loaded(void);
 
-/* changes_add - note a changed source (when out of memory the note is lost, which only means
- * that a binding goes over unchecked until the next change: it stays valid). */
+/* changes_add - note a changed source (when out of memory, c->all is set instead). */
 void changes_add(struct changes *c, struct source *src);
 
 /* version_ref, version_unref - reference counting, from any thread. */

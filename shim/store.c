@@ -66,6 +66,7 @@ static struct {
     pthread_mutex_t reloader_start_lock;
     bool thread_failed, thread_failed_logged; /* under reloader_start_lock */
     time_t last_inline_check;                 /* under reload_lock */
+    bool republish;                           /* the last publish failed (reload_lock) */
 } S = {
     .once = PTHREAD_ONCE_INIT,
     .current_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -166,6 +167,7 @@ static void publish(const struct changes *changed, bool ahead)
 {
     pthread_mutex_lock(&S.bind_lock);
     struct snapshot *snap = snapshot_build();
+    S.republish = snap == NULL; /* out of memory: the next pass publishes everything */
     if (snap == NULL) {
         pthread_mutex_unlock(&S.bind_lock);
         return;
@@ -226,7 +228,7 @@ size_t store_staple(SSL *ssl, X509 *leaf, const char *servername, unsigned char 
  * files. Publishes a new snapshot if anything changed; `ahead`: see publish. */
 static void reload_pass_locked(const struct timespec *deadline, bool ahead)
 {
-    struct changes changed = {NULL, 0, 0};
+    struct changes changed = {NULL, 0, 0, false};
     sources_check_dirs();
     if (!atomic_load(&S.loaded)) {
         if (sources_load_more(deadline, &changed)) {
@@ -238,7 +240,8 @@ static void reload_pass_locked(const struct timespec *deadline, bool ahead)
         sources_refresh(&changed);
         sources_log_expiries();
     }
-    if (changed.count > 0 || binding_table_full() || S.current == NULL ||
+    changed.all |= S.republish;
+    if (changed.count > 0 || changed.all || binding_table_full() || S.current == NULL ||
         (ahead && binding_pending() > 0))
         publish(&changed, ahead);
     free(changed.list);
