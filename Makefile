@@ -50,7 +50,7 @@ LIBCONFIG_SONAME ?= $(or $(shell objdump -p "$$($(CC) -print-file-name=libconfig
 
 PRELOAD_SRC := shim/preload.c shim/log.c
 CORE_SRC    := shim/core.c shim/status_callback.c shim/store.c shim/sources.c shim/binding.c \
-               shim/certpool.c shim/validate.c \
+               shim/ptrtable.c shim/certpool.c shim/validate.c \
                shim/config.c shim/files.c shim/sni.c shim/log.c
 HEADERS     := $(wildcard shim/*.h)
 
@@ -224,7 +224,7 @@ FUZZ_TARGETS := response config certfile
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 # config.c without OCSPSTAPLE_LIBCONFIG_SONAME: libconfig linked directly, as in the command.
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(HEADERS)
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_target.h $(FUZZ_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Ishim -Wall -Wextra $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) \
 	    $(SSL_LIBS) $(CONFIG_LIBS)

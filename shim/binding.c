@@ -17,6 +17,7 @@
 #include "certpool.h"
 #include "files.h"
 #include "log.h"
+#include "ptrtable.h"
 #include "sni.h"
 
 #define SERVED_MAX 65536 /* served certificates remembered */
@@ -32,8 +33,7 @@ struct served_cert {
 
 static struct {
     struct validation_policy policy;
-    struct served_cert **served; /* by fingerprint: open addressing */
-    size_t served_mask, served_used;
+    struct ptrtable served;        /* struct served_cert by fingerprint */
     _Atomic size_t served_pending; /* records made from entries' files, not checked yet */
     _Atomic bool table_full;       /* a binding found no room: the next publish makes more */
     bool served_limit_logged;
@@ -47,7 +47,7 @@ void binding_setup(const struct validation_policy *policy)
 size_t binding_table_size(void)
 {
     size_t slots = 64;
-    while (slots < 2 * (B.served_used + 32))
+    while (slots < 2 * (B.served.used + 32))
         slots *= 2;
     return slots;
 }
@@ -69,16 +69,9 @@ size_t binding_pending(void)
 
 /* ---- the table of a snapshot -------------------------------------------------------------- */
 
-static size_t slot_of(const unsigned char fp[20], size_t mask)
-{
-    uint64_t h;
-    memcpy(&h, fp, sizeof(h));
-    return (size_t)h & mask;
-}
-
 struct binding *binding_find(struct snapshot *snap, const unsigned char fp[20])
 {
-    for (size_t i = slot_of(fp, snap->mask), n = 0; n <= snap->mask;
+    for (size_t i = fingerprint_hash(fp) & snap->mask, n = 0; n <= snap->mask;
          i = (i + 1) & snap->mask, n++) {
         struct binding *b = atomic_load_explicit(&snap->table[i], memory_order_acquire);
         if (b == NULL)
@@ -95,7 +88,7 @@ bool binding_insert(struct snapshot *snap, struct binding *b)
         atomic_store(&B.table_full, true);
         return false;
     }
-    for (size_t i = slot_of(b->fp, snap->mask);; i = (i + 1) & snap->mask) {
+    for (size_t i = fingerprint_hash(b->fp) & snap->mask;; i = (i + 1) & snap->mask) {
         if (atomic_load_explicit(&snap->table[i], memory_order_relaxed) == NULL) {
             atomic_store_explicit(&snap->table[i], b, memory_order_release);
             snap->used++;
@@ -139,41 +132,34 @@ static bool binding_affected(const struct binding *b, const struct changes *chan
 
 /* ---- served certificates ---------------------------------------------------------------- */
 
-static size_t served_slot(const unsigned char fp[20])
+static size_t served_hash(const void *item)
 {
-    size_t i = slot_of(fp, B.served_mask);
-    while (B.served[i] != NULL && memcmp(B.served[i]->fp, fp, 20) != 0)
-        i = (i + 1) & B.served_mask;
-    return i;
+    return fingerprint_hash(((const struct served_cert *)item)->fp);
 }
 
-static bool served_grow(void)
+/* served_find - the record of fingerprint `fp`, or NULL. Caller holds bind_lock. */
+static struct served_cert *served_find(const unsigned char fp[20])
 {
-    size_t old_size = B.served ? B.served_mask + 1 : 0, size = old_size ? 2 * old_size : 64;
-    struct served_cert **old = B.served;
-    if ((B.served = calloc(size, sizeof(struct served_cert *))) == NULL) {
-        B.served = old;
-        return false;
-    }
-    B.served_mask = size - 1;
-    for (size_t i = 0; i < old_size; i++)
-        if (old[i] != NULL)
-            B.served[served_slot(old[i]->fp)] = old[i];
-    free(old);
-    return true;
-}
-
-/* served_get - the record of the certificate with fingerprint `fp`, made now if this is its
- * first handshake; NULL beyond SERVED_MAX (logged once) or when out of memory. Caller holds
- * bind_lock. */
-static struct served_cert *served_get(const unsigned char fp[20], X509 *leaf)
-{
-    if (B.served != NULL) {
-        struct served_cert *c = B.served[served_slot(fp)];
-        if (c != NULL)
+    const struct ptrtable *t = &B.served;
+    for (size_t i = fingerprint_hash(fp) & t->mask; t->slots != NULL && t->slots[i] != NULL;
+         i = (i + 1) & t->mask) {
+        struct served_cert *c = t->slots[i];
+        if (memcmp(c->fp, fp, 20) == 0)
             return c;
     }
-    if (B.served_used >= SERVED_MAX) {
+    return NULL;
+}
+
+/* served_get - the record of fingerprint `fp`, made now if there is none; NULL beyond
+ * SERVED_MAX (logged once) or when out of memory. *made: whether it was made now. Caller holds
+ * bind_lock. */
+static struct served_cert *served_get(const unsigned char fp[20], bool *made)
+{
+    struct served_cert *c = served_find(fp);
+    *made = c == NULL;
+    if (c != NULL)
+        return c;
+    if (B.served.used >= SERVED_MAX) {
         if (!B.served_limit_logged)
             log_warning("more than %d distinct certificates served; the ones beyond are checked "
                         "at every handshake",
@@ -181,15 +167,10 @@ static struct served_cert *served_get(const unsigned char fp[20], X509 *leaf)
         B.served_limit_logged = true;
         return NULL;
     }
-    if ((B.served == NULL || 2 * (B.served_used + 1) > B.served_mask + 1) && !served_grow())
-        return NULL;
-    struct served_cert *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    if (!ptrtable_reserve(&B.served, served_hash) || (c = calloc(1, sizeof(*c))) == NULL)
         return NULL;
     memcpy(c->fp, fp, 20);
-    c->serial_hash = serial_hash(X509_get0_serialNumber(leaf));
-    B.served[served_slot(fp)] = c;
-    B.served_used++;
+    ptrtable_put(&B.served, c, fingerprint_hash(fp));
     return c;
 }
 
@@ -207,31 +188,6 @@ static void served_keep_der(struct served_cert *c, X509 *leaf)
         c->len = (size_t)len;
     }
     OPENSSL_free(der);
-}
-
-/* served_ahead - the record of an entry's certificate read from its file, before any handshake:
- * checked at the next publish. Caller holds bind_lock. */
-static struct served_cert *served_ahead(const unsigned char fp[20], const unsigned char *der,
-                                        size_t len)
-{
-    if (B.served != NULL && B.served[served_slot(fp)] != NULL)
-        return B.served[served_slot(fp)];
-    if (B.served_used >= SERVED_MAX ||
-        ((B.served == NULL || 2 * (B.served_used + 1) > B.served_mask + 1) && !served_grow()))
-        return NULL;
-    struct served_cert *c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->der = malloc(len)) == NULL) {
-        free(c);
-        return NULL;
-    }
-    memcpy(c->fp, fp, 20);
-    memcpy(c->der, der, len);
-    c->len = len;
-    c->pending = true;
-    B.served_pending++;
-    B.served[served_slot(fp)] = c;
-    B.served_used++;
-    return c;
 }
 
 /* ---- checking responses for a certificate ------------------------------------------------ */
@@ -448,7 +404,14 @@ size_t binding_choose(const struct binding *b, const char *servername, unsigned 
 
 void binding_note_leaf(const unsigned char fp[20], const unsigned char *der, size_t len)
 {
-    (void)served_ahead(fp, der, len); /* none: checked at its first handshake instead */
+    bool made;
+    struct served_cert *c = served_get(fp, &made);
+    if (c == NULL || !made || (c->der = malloc(len)) == NULL)
+        return; /* known already, or checked at its first handshake instead */
+    memcpy(c->der, der, len);
+    c->len = len;
+    c->pending = true;
+    B.served_pending++;
 }
 
 void binding_carry(struct snapshot *snap, struct snapshot *old, const struct changes *changed,
@@ -466,8 +429,8 @@ void binding_carry(struct snapshot *snap, struct snapshot *old, const struct cha
         if (copy != NULL && !binding_insert(snap, copy))
             free(copy);
     }
-    for (size_t i = 0; ahead && B.served_pending > 0 && i <= B.served_mask; i++) {
-        struct served_cert *c = B.served[i];
+    for (size_t i = 0; ahead && B.served_pending > 0 && i <= B.served.mask; i++) {
+        struct served_cert *c = B.served.slots[i];
         if (c == NULL || !c->pending)
             continue;
         c->pending = false;
@@ -480,16 +443,17 @@ void binding_carry(struct snapshot *snap, struct snapshot *old, const struct cha
 struct binding *binding_for_handshake(struct snapshot *snap, SSL *ssl, X509 *leaf,
                                       const unsigned char fp[20], bool *transient)
 {
-    struct served_cert *c = served_get(fp, leaf), passing = {.issuer = NULL};
-    bool deferred;
+    bool made, deferred;
+    struct served_cert *c = served_get(fp, &made), passing = {.issuer = NULL};
     if (c == NULL) { /* not remembered: checked for this handshake only */
         memcpy(passing.fp, fp, 20);
-        passing.serial_hash = serial_hash(X509_get0_serialNumber(leaf));
+        c = &passing;
     }
-    struct binding *b = bind_cert(snap, ssl, c ? c : &passing, leaf, &deferred);
+    c->serial_hash = serial_hash(X509_get0_serialNumber(leaf));
+    struct binding *b = bind_cert(snap, ssl, c, leaf, &deferred);
     free(passing.der);
-    *transient = b != NULL && (c == NULL || !binding_insert(snap, b));
-    if (b != NULL && c == NULL)
+    *transient = b != NULL && (c == &passing || !binding_insert(snap, b));
+    if (b != NULL && c == &passing)
         b->cert = NULL; /* never inserted, never carried */
     return b;
 }

@@ -1,12 +1,11 @@
 /*
  * certpool.c - distinct certificates, kept once as DER and decoded on first use (see
- * certpool.h). An open-addressing table keyed by the SHA-1 of the DER, under one mutex.
+ * certpool.h). A table keyed by the SHA-1 of the DER, under one mutex.
  */
 #include "certpool.h"
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "log.h"
+#include "ptrtable.h"
 #include "validate.h"
 
 struct pooled_cert {
@@ -27,8 +27,7 @@ struct pooled_cert {
 
 static struct {
     pthread_mutex_t lock;
-    struct pooled_cert **slots;
-    size_t mask, used;
+    struct ptrtable table; /* by fingerprint */
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 void certpool_lock(void)
@@ -41,39 +40,22 @@ void certpool_unlock(void)
     pthread_mutex_unlock(&P.lock);
 }
 
-static size_t slot_of(const unsigned char fp[20], size_t mask)
+static size_t pooled_hash(const void *item)
 {
-    uint64_t h;
-    memcpy(&h, fp, sizeof(h));
-    return (size_t)h & mask;
+    return fingerprint_hash(((const struct pooled_cert *)item)->fp);
 }
 
-/* find_slot - the slot holding `fp`, or the empty one where it belongs. Caller holds the lock;
- * the table is never full (grow keeps it at most half used). */
-static size_t find_slot(const unsigned char fp[20])
+/* find - the pooled certificate with fingerprint `fp`, or NULL. Caller holds the lock. */
+static struct pooled_cert *find(const unsigned char fp[20])
 {
-    size_t i = slot_of(fp, P.mask);
-    while (P.slots[i] != NULL && memcmp(P.slots[i]->fp, fp, 20) != 0)
-        i = (i + 1) & P.mask;
-    return i;
-}
-
-/* grow - double the table (or make the first one). Caller holds the lock. */
-static bool grow(void)
-{
-    size_t old_size = P.slots ? P.mask + 1 : 0, size = old_size ? 2 * old_size : 16;
-    struct pooled_cert **old = P.slots;
-    P.slots = calloc(size, sizeof(struct pooled_cert *));
-    if (P.slots == NULL) {
-        P.slots = old;
-        return false;
+    const struct ptrtable *t = &P.table;
+    for (size_t i = fingerprint_hash(fp) & t->mask; t->slots != NULL && t->slots[i] != NULL;
+         i = (i + 1) & t->mask) {
+        struct pooled_cert *c = t->slots[i];
+        if (memcmp(c->fp, fp, 20) == 0)
+            return c;
     }
-    P.mask = size - 1;
-    for (size_t i = 0; i < old_size; i++)
-        if (old[i] != NULL)
-            P.slots[find_slot(old[i]->fp)] = old[i];
-    free(old);
-    return true;
+    return NULL;
 }
 
 struct pooled_cert *certpool_add(const unsigned char *der, size_t len, const char *file)
@@ -87,10 +69,7 @@ struct pooled_cert *certpool_add(const unsigned char *der, size_t len, const cha
         return NULL;
     }
     pthread_mutex_lock(&P.lock);
-    if ((P.slots == NULL || 2 * (P.used + 1) > P.mask + 1) && !grow())
-        goto out;
-    size_t i = find_slot(fp);
-    if ((c = P.slots[i]) != NULL)
+    if ((c = find(fp)) != NULL || !ptrtable_reserve(&P.table, pooled_hash))
         goto out;
     if ((c = calloc(1, sizeof(*c))) == NULL || (c->der = malloc(len)) == NULL) {
         free(c);
@@ -101,8 +80,7 @@ struct pooled_cert *certpool_add(const unsigned char *der, size_t len, const cha
     memcpy(c->der, der, len);
     c->len = len;
     c->file = file;
-    P.slots[i] = c;
-    P.used++;
+    ptrtable_put(&P.table, c, fingerprint_hash(fp));
 out:
     pthread_mutex_unlock(&P.lock);
     return c;

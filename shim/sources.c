@@ -24,6 +24,7 @@
 
 #include "files.h"
 #include "log.h"
+#include "ptrtable.h"
 #include "validate.h"
 
 #define RESPONSE_DIR_MAX 200000 /* files taken from response_dir */
@@ -39,8 +40,7 @@ struct dir_handle {
     bool lost_logged;
     bool listed;           /* listed since it last changed, and it had been still */
     struct file_id seen;   /* the directory as of its last listing */
-    struct source **names; /* the sources of files in it, by name: open addressing */
-    size_t names_mask, names_used;
+    struct ptrtable names; /* the sources of files in it, by name (a name may repeat) */
 };
 
 /* Issuer candidates already decoded from identical PEM text. */
@@ -415,37 +415,14 @@ static bool source_refresh(struct source *src, bool initial)
 
 /* ---- configuration to sources --------------------------------------------------------- */
 
-/* name_slot - where the sources named `name` start in d's name table. */
-static size_t name_slot(const struct dir_handle *d, const char *name)
+static size_t name_hash(const char *name)
 {
-    return (size_t)content_hash((const unsigned char *)name, strlen(name)) & d->names_mask;
+    return (size_t)content_hash((const unsigned char *)name, strlen(name));
 }
 
-/* names_insert - add `src` (several sources may have one name: entries naming one file). */
-static void names_insert(struct dir_handle *d, struct source *src)
+static size_t source_name_hash(const void *item)
 {
-    size_t i = name_slot(d, src->name);
-    while (d->names[i] != NULL)
-        i = (i + 1) & d->names_mask;
-    d->names[i] = src;
-    d->names_used++;
-}
-
-static bool names_grow(struct dir_handle *d)
-{
-    size_t old_size = d->names ? d->names_mask + 1 : 0, size = old_size ? 2 * old_size : 16;
-    struct source **old = d->names;
-    if ((d->names = calloc(size, sizeof(struct source *))) == NULL) {
-        d->names = old;
-        return false;
-    }
-    d->names_mask = size - 1;
-    d->names_used = 0;
-    for (size_t i = 0; i < old_size; i++)
-        if (old[i] != NULL)
-            names_insert(d, old[i]);
-    free(old);
-    return true;
+    return name_hash(((const struct source *)item)->name);
 }
 
 /* source_new - a source for the file `path` (kept as given: it must live as long as the
@@ -474,9 +451,9 @@ static bool source_add(struct source *src)
         SRC.sources = grown;
         SRC.source_cap = cap;
     }
-    if ((dir->names == NULL || 2 * (dir->names_used + 1) > dir->names_mask + 1) && !names_grow(dir))
+    if (!ptrtable_reserve(&dir->names, source_name_hash))
         return false;
-    names_insert(dir, src);
+    ptrtable_put(&dir->names, src, name_hash(src->name));
     SRC.sources[SRC.source_count++] = src;
     return true;
 }
@@ -674,9 +651,10 @@ static void list_dir(struct dir_handle *d, unsigned pass, struct changes *change
     struct dirent *de;
     while ((de = readdir(dh)) != NULL) {
         bool known = false;
-        for (size_t i = name_slot(d, de->d_name); d->names != NULL && d->names[i] != NULL;
-             i = (i + 1) & d->names_mask) {
-            struct source *src = d->names[i];
+        const struct ptrtable *t = &d->names;
+        for (size_t i = name_hash(de->d_name) & t->mask; t->slots != NULL && t->slots[i] != NULL;
+             i = (i + 1) & t->mask) {
+            struct source *src = t->slots[i];
             if (strcmp(src->name, de->d_name) != 0)
                 continue;
             known |= src->entry == NULL;
@@ -694,9 +672,11 @@ static void list_dir(struct dir_handle *d, unsigned pass, struct changes *change
         }
     }
     closedir(dh);
-    for (size_t i = 0; !initial && d->names != NULL && i <= d->names_mask; i++)
-        if (d->names[i] != NULL && d->names[i]->listed != pass)
-            refresh_now(d->names[i], pass, changed, false); /* gone: reported */
+    for (size_t i = 0; !initial && d->names.slots != NULL && i <= d->names.mask; i++) {
+        struct source *src = d->names.slots[i];
+        if (src != NULL && src->listed != pass)
+            refresh_now(src, pass, changed, false); /* gone: reported */
+    }
 }
 
 /* ---- the interface ----------------------------------------------------------------------- */
@@ -760,9 +740,9 @@ void sources_refresh(struct changes *changed)
         struct dir_handle *d = SRC.dirs[k];
         struct stat st;
         if (d->pass_fd < 0 || fstat(d->pass_fd, &st) != 0) {
-            for (size_t i = 0; d->names != NULL && i <= d->names_mask; i++)
-                if (d->names[i] != NULL)
-                    refresh_now(d->names[i], pass, changed, false); /* reported */
+            for (size_t i = 0; d->names.slots != NULL && i <= d->names.mask; i++)
+                if (d->names.slots[i] != NULL)
+                    refresh_now(d->names.slots[i], pass, changed, false); /* reported */
             continue;
         }
         struct file_id id = file_id_of(&st);
