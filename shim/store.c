@@ -55,7 +55,6 @@ static struct {
     pthread_once_t once;
     struct config cfg;
     bool configured; /* cfg holds a configuration that was read */
-    bool prebind;    /* entries' certificates are checked when loaded (small configurations) */
     _Atomic bool loaded;
     struct timespec load_start;
     pthread_mutex_t current_lock; /* guards `current` (held for a pointer copy and a count) */
@@ -356,10 +355,9 @@ void store_finish_loading(void)
     if (!S.configured || (atomic_load(&S.loaded) && binding_pending() == 0))
         return;
     pthread_mutex_lock(&S.reload_lock);
-    while (!atomic_load(&S.loaded))
+    do /* the pass that ends the load, or the one after it, checks what is pending */
         reload_pass_locked(NULL, true);
-    if (binding_pending() > 0)
-        reload_pass_locked(NULL, true);
+    while (!atomic_load(&S.loaded));
     pthread_mutex_unlock(&S.reload_lock);
 }
 
@@ -405,16 +403,17 @@ static void init_once(void)
     struct validation_policy policy = {S.cfg.verify, S.cfg.skew, S.cfg.serve_revoked};
     binding_setup(&policy);
     S.configured = true;
-    S.prebind = S.cfg.entry_count <= PREBIND_MAX;
+    /* Entries' certificates are checked when loaded only in small configurations. */
+    bool prebind = S.cfg.entry_count <= PREBIND_MAX;
     /* glibc keeps the memory libconfig freed (6 MB for a file of 10,000 entries) in the host's
      * heap, where the reloader thread's allocations never reuse it: give it back. */
-    if (!S.prebind)
+    if (!prebind)
         malloc_trim(0);
     if (!S.cfg.verify)
         log_warning("%s: verify is off: response signatures are not checked", path);
 
     pthread_mutex_lock(&S.reload_lock);
-    sources_setup(&S.cfg, S.prebind ? leaf_read : NULL);
+    sources_setup(&S.cfg, prebind ? leaf_read : NULL);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     struct timespec deadline = deadline_in(INLINE_LOAD_MS);
     reload_pass_locked(&deadline, false);
