@@ -32,16 +32,7 @@
 #include "log.h"
 #include "validate.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_certfile: invariant failed at line %d: %s\n", __LINE__, #cond);  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_target.h"
 
 #define MAX_KEPT 80
 
@@ -52,32 +43,19 @@ struct kept {
     size_t count; /* other certificates */
     unsigned char *leaf;
     size_t leaf_len;
-    int offers;  /* known_text calls */
-    bool claim;  /* known_text says "known" */
+    int offers; /* known_text calls */
+    bool claim; /* known_text says "known" */
 };
 
-static int memfd = -1;
-static char memfd_path[64];
-
-static void no_log(enum log_level level, const char *text, void *arg)
-{
-    (void)level;
-    (void)arg;
-    CHECK(text != NULL && memchr(text, '\0', 2048) != NULL);
-}
+static struct fuzz_file input;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    log_set_capture(no_log, NULL);
+    log_set_capture(fuzz_log_checked, NULL);
     log_configure(LOG_LEVEL_ERROR, LOG_TARGET_STDERR);
-    memfd = memfd_create("fuzz_certfile", MFD_CLOEXEC);
-    if (memfd < 0) {
-        perror("fuzz_certfile: memfd_create");
-        exit(1);
-    }
-    snprintf(memfd_path, sizeof(memfd_path), "/proc/self/fd/%d", memfd);
+    fuzz_file_open(&input, "fuzz_certfile");
     return 0;
 }
 
@@ -127,9 +105,9 @@ static int run_index(const struct staple_entry *e, struct kept *k, bool offer, b
 /* one_file - the input as the `certificate` file (issuer_too: as the `issuer` file as well). */
 static void one_file(bool issuer_too)
 {
-    struct staple_entry e = {.response = "/nonexistent.der", .certificate = memfd_path, .line = 1};
+    struct staple_entry e = {.response = "/nonexistent.der", .certificate = input.path, .line = 1};
     if (issuer_too)
-        e.issuer = memfd_path;
+        e.issuer = input.path;
     X509 *leaf = NULL;
     STACK_OF(X509) *issuers = NULL;
     int loaded = entry_load_certs("fuzz.conf", &e, &leaf, &issuers);
@@ -144,7 +122,8 @@ static void one_file(bool issuer_too)
     /* Offering the text and being told "not known" changes nothing. */
     CHECK(indexed2 == indexed && has_leaf2 == has_leaf && offered.count == plain.count);
     for (size_t i = 0; i < plain.count; i++)
-        CHECK(offered.len[i] == plain.len[i] && !memcmp(offered.der[i], plain.der[i], plain.len[i]));
+        CHECK(offered.len[i] == plain.len[i] &&
+              !memcmp(offered.der[i], plain.der[i], plain.len[i]));
     if (has_leaf)
         CHECK(memcmp(fp, fp2, 20) == 0);
     /* "Known": nothing but the leaf is handed over. */
@@ -180,8 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > CERT_FILE_MAX_BYTES + 1)
         return 0;
-    CHECK(ftruncate(memfd, 0) == 0);
-    CHECK(size == 0 || pwrite(memfd, data, size, 0) == (ssize_t)size);
+    fuzz_file_write(&input, data, size);
     one_file(false);
     one_file(true);
     return 0;

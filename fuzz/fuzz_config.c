@@ -23,19 +23,9 @@
 #include "config.h"
 #include "log.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_target.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_config: invariant failed at line %d: %s\n", __LINE__, #cond);    \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static int memfd = -1;
-static char memfd_path[64];
+static struct fuzz_file input;
 
 /* What config_load logged for the current input. */
 static struct {
@@ -66,12 +56,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     unsetenv("OCSPSTAPLE_LOG_TARGET");
     log_set_capture(count_log, NULL);
     log_configure(LOG_LEVEL_ERROR, LOG_TARGET_STDERR);
-    memfd = memfd_create("fuzz_config", MFD_CLOEXEC);
-    if (memfd < 0 || fchmod(memfd, 0600) != 0) {
-        perror("fuzz_config: memfd");
-        exit(1);
-    }
-    snprintf(memfd_path, sizeof(memfd_path), "/proc/self/fd/%d", memfd);
+    fuzz_file_open(&input, "fuzz_config");
     return 0;
 }
 
@@ -105,12 +90,11 @@ static int staples_length(int *parsed)
     int n = 0;
 
     config_init(&lc);
-    *parsed = config_read_file(&lc, memfd_path) == CONFIG_TRUE;
+    *parsed = config_read_file(&lc, input.path) == CONFIG_TRUE;
     if (*parsed) {
         config_setting_t *s = config_setting_get_member(config_root_setting(&lc), "staples");
-        if (s != NULL &&
-            (config_setting_type(s) == CONFIG_TYPE_LIST ||
-             config_setting_type(s) == CONFIG_TYPE_ARRAY))
+        if (s != NULL && (config_setting_type(s) == CONFIG_TYPE_LIST ||
+                          config_setting_type(s) == CONFIG_TYPE_ARRAY))
             n = config_setting_length(s);
     }
     config_destroy(&lc);
@@ -121,16 +105,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct config cfg;
 
-    CHECK(ftruncate(memfd, 0) == 0);
-    CHECK(size == 0 || pwrite(memfd, data, size, 0) == (ssize_t)size);
+    fuzz_file_write(&input, data, size);
 
     memset(&seen, 0, sizeof(seen));
     log_configure(LOG_LEVEL_ERROR, LOG_TARGET_STDERR);
-    int rc = config_load(memfd_path, &cfg);
+    int rc = config_load(input.path, &cfg);
     int parsed;
     int groups = staples_length(&parsed);
 
-    CHECK(cfg.path != NULL && strcmp(cfg.path, memfd_path) == 0);
+    CHECK(cfg.path != NULL && strcmp(cfg.path, input.path) == 0);
     if (rc != 0) {
         /* Not parsed at all: defaults and no entries, and one error line saying so. */
         CHECK(!parsed);

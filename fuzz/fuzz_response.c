@@ -31,28 +31,11 @@
 #include "log.h"
 #include "validate.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_response: invariant failed at line %d: %s\n", __LINE__, #cond);  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_target.h"
 
 /* One leaf and its issuer; `other` issued by another CA (so never the issuer of the leaves). */
 static X509 *leaves[2], *ca, *other_ca;
-static int memfd = -1;
-static char memfd_path[64];
-
-static void no_log(enum log_level level, const char *text, void *arg)
-{
-    (void)level;
-    (void)arg;
-    CHECK(text != NULL && memchr(text, '\0', 2048) != NULL);
-}
+static struct fuzz_file input;
 
 static X509 *load_cert(const char *dir, const char *name)
 {
@@ -83,14 +66,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     leaves[1] = load_cert(dir, "ec.pem");
     ca = load_cert(dir, "ca.pem");
     other_ca = load_cert(dir, "ca2.pem");
-    log_set_capture(no_log, NULL);
+    log_set_capture(fuzz_log_checked, NULL);
     log_configure(LOG_LEVEL_ERROR, LOG_TARGET_STDERR);
-    memfd = memfd_create("fuzz_response", MFD_CLOEXEC);
-    if (memfd < 0) {
-        perror("fuzz_response: memfd_create");
-        exit(1);
-    }
-    snprintf(memfd_path, sizeof(memfd_path), "/proc/self/fd/%d", memfd);
+    fuzz_file_open(&input, "fuzz_response");
     return 0;
 }
 
@@ -108,9 +86,8 @@ static void load_as_file(const uint8_t *data, size_t size)
     char why[256];
     size_t len = 0;
 
-    CHECK(ftruncate(memfd, 0) == 0);
-    CHECK(size == 0 || pwrite(memfd, data, size, 0) == (ssize_t)size);
-    unsigned char *got = response_file_read(AT_FDCWD, memfd_path, &len, why, sizeof(why));
+    fuzz_file_write(&input, data, size);
+    unsigned char *got = response_file_read(AT_FDCWD, input.path, &len, why, sizeof(why));
     if (size > RESPONSE_MAX_BYTES) {
         CHECK(got == NULL);
         return;
@@ -143,8 +120,7 @@ static void describe_all(OCSP_BASICRESP *basic)
 
 /* validate_at - response_validate under the four policies at `now`, with the invariants that
  * tie them together. */
-static void validate_at(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer, time_t now,
-                        bool mentions)
+static void validate_at(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer, time_t now, bool mentions)
 {
     struct response_facts strict, lax;
     struct validation_policy p = {.verify = true, .skew = 300, .serve_revoked = false};
