@@ -5,7 +5,7 @@
  */
 #include <stdio.h>
 
-#include "../../shim/config.h"
+#include "config.h"
 
 int main(void)
 {
