@@ -44,7 +44,7 @@ endif
 
 SSL_LIBS    := -lssl -lcrypto
 CONFIG_LIBS := -lconfig
-# The shim's core loads libconfig itself, deep-bound (see shim/config.c): it needs the soname.
+# The shim's core loads libconfig itself, deep-bound (see shim/common/libconfig_api.c): it needs the soname.
 LIBCONFIG_SONAME ?= $(or $(shell objdump -p "$$($(CC) -print-file-name=libconfig.so)" 2>/dev/null | \
                         awk '/SONAME/ { print $$2 }'),libconfig.so.9)
 
@@ -238,7 +238,7 @@ FUZZ_TARGETS := response config certfile
 
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
-# config.c without OCSPSTAPLE_LIBCONFIG_SONAME: libconfig linked directly, as in the command.
+# common/ without OCSPSTAPLE_LIBCONFIG_SONAME: libconfig linked directly, as in the command.
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_target.h $(FUZZ_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE $(INC_common) -Wall -Wextra $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) \

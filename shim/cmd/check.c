@@ -1,12 +1,7 @@
 /*
- * check.c - judge every configured certificate's responses as the shim would, and decide
- * what an operator or a monitoring system must hear about it.
- *
- * Severity per certificate: critical when it would be served without a stapleable response
- * (said in so many words for OCSP Must-Staple certificates: their clients refuse the
- * connection), or when a validly signed response says it is revoked, whatever serve_revoked
- * says; warning when its best response's nextUpdate is near; info when it names no OCSP
- * responder and has no response (nothing to staple, nothing wrong); ok otherwise.
+ * check.c - judge every configured certificate's responses as the shim would: entries that
+ * name their certificate first, then responses matched by CertID (entries without a
+ * certificate, response_dir's files); check_summary.c then says what each result means.
  */
 #include "check.h"
 
@@ -18,13 +13,12 @@
 #include <string.h>
 
 #include <openssl/err.h>
-#include <openssl/x509v3.h>
 
+#include "cert_facts.h"
+#include "check_summary.h"
 #include "config.h"
 #include "files.h"
 #include "log.h"
-
-#define TLS_FEATURE_STATUS_REQUEST 5
 
 /* The certificates being checked, with what is needed to judge responses for them. */
 struct subject_cert {
@@ -40,12 +34,6 @@ struct run {
     struct subject_cert *subjects; /* parallel to report->certificates */
 };
 
-const char *severity_name(enum severity s)
-{
-    static const char *const names[] = {"ok", "info", "warning", "critical"};
-    return s <= SEVERITY_CRITICAL ? names[s] : "unknown";
-}
-
 /* capture_problem - configuration problems go into the report, not to a log. */
 static void capture_problem(enum log_level level, const char *text, void *arg)
 {
@@ -58,51 +46,6 @@ static void capture_problem(enum log_level level, const char *text, void *arg)
     r->problems = grown;
     if ((r->problems[r->problem_count] = strdup(text)) != NULL)
         r->problem_count++;
-}
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", in[i]);
-    out[2 * n] = '\0';
-}
-
-static bool is_must_staple(X509 *cert)
-{
-    bool found = false;
-    STACK_OF(ASN1_INTEGER) *features = X509_get_ext_d2i(cert, NID_tlsfeature, NULL, NULL);
-    for (int i = 0; features != NULL && i < sk_ASN1_INTEGER_num(features); i++)
-        if (ASN1_INTEGER_get(sk_ASN1_INTEGER_value(features, i)) == TLS_FEATURE_STATUS_REQUEST)
-            found = true;
-    sk_ASN1_INTEGER_pop_free(features, ASN1_INTEGER_free);
-    ERR_clear_error();
-    return found;
-}
-
-static void describe(X509 *cert, struct checked_certificate *c, unsigned char sha256[32])
-{
-    BIO *mem = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    unsigned int len = 0;
-
-    if (mem != NULL &&
-        X509_NAME_print_ex(mem, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
-        long n = BIO_get_mem_data(mem, &p);
-        snprintf(c->subject, sizeof(c->subject), "%.*s", (int)n, p);
-    }
-    BIO_free(mem);
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-    char *serial = bn ? BN_bn2hex(bn) : NULL;
-    snprintf(c->serial, sizeof(c->serial), "%s", serial ? serial : "?");
-    OPENSSL_free(serial);
-    BN_free(bn);
-    if (X509_digest(cert, EVP_sha256(), sha256, &len) == 1 && len == 32)
-        hex(sha256, 32, c->sha256);
-    c->must_staple = is_must_staple(cert);
-    STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
-    if (urls != NULL && sk_OPENSSL_STRING_num(urls) > 0)
-        c->ocsp_url = strdup(sk_OPENSSL_STRING_value(urls, 0));
-    X509_email_free(urls);
 }
 
 /* judge - one response file for one certificate (leaf may be NULL: judged on its own). */
@@ -197,7 +140,7 @@ static size_t certificate_for(struct run *run, const char *file, X509 *leaf,
     size_t i = r->certificate_count++;
     memset(&r->certificates[i], 0, sizeof(r->certificates[i]));
     r->certificates[i].file = strdup(file);
-    describe(leaf, &r->certificates[i], run->subjects[i].sha256);
+    cert_facts_describe(leaf, &r->certificates[i], run->subjects[i].sha256);
     run->subjects[i].leaf = leaf;
     run->subjects[i].issuers = issuers;
     return i;
@@ -275,52 +218,6 @@ static void scan_dir(struct run *run, const char *dir)
     free(names);
 }
 
-static void summarize(struct run *run, struct checked_certificate *c, time_t now)
-{
-    const struct checked_response *best = NULL;
-    bool revoked = false, all_missing = c->response_count > 0;
-
-    for (size_t i = 0; i < c->response_count; i++) {
-        const struct checked_response *x = &c->responses[i];
-        revoked |= x->verdict == VERDICT_REVOKED;
-        all_missing &= x->missing;
-        if (x->stapleable && x->verdict == VERDICT_GOOD &&
-            (best == NULL || x->next_update > best->next_update))
-            best = x;
-    }
-    if (revoked) {
-        c->severity = SEVERITY_CRITICAL;
-        snprintf(c->summary, sizeof(c->summary),
-                 "the certificate is REVOKED (a validly signed response says so): replace it");
-    } else if (best == NULL && c->must_staple) {
-        c->severity = SEVERITY_CRITICAL;
-        snprintf(c->summary, sizeof(c->summary),
-                 "OCSP Must-Staple certificate without a stapleable response: its clients will "
-                 "refuse the connection");
-    } else if (best == NULL && c->ocsp_url == NULL && all_missing) {
-        c->severity = SEVERITY_INFO;
-        snprintf(c->summary, sizeof(c->summary),
-                 "names no OCSP responder and has no response: nothing to staple");
-    } else if (best == NULL) {
-        c->severity = SEVERITY_CRITICAL;
-        snprintf(c->summary, sizeof(c->summary), "no stapleable response: served without a staple");
-    } else {
-        long window = (long)(best->next_update - best->this_update);
-        long threshold = run->report->warn_seconds >= 0 ? run->report->warn_seconds : window / 4;
-        long left = (long)(best->next_update - now);
-        char d[32];
-        format_duration(left, d, sizeof(d));
-        if (left < threshold) {
-            c->severity = SEVERITY_WARNING;
-            snprintf(c->summary, sizeof(c->summary),
-                     "stapled, but its response expires in %s: refresh it (ocspstaple fetch)", d);
-        } else {
-            c->severity = SEVERITY_OK;
-            snprintf(c->summary, sizeof(c->summary), "stapled: good for %s", d);
-        }
-    }
-}
-
 int check_run(const char *config_path, long warn_seconds, struct check_report *report)
 {
     struct run run = {.report = report};
@@ -382,7 +279,7 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
     time_t now = time(NULL);
     report->severity = SEVERITY_OK;
     for (size_t i = 0; i < report->certificate_count; i++) {
-        summarize(&run, &report->certificates[i], now);
+        check_summarize(report, &report->certificates[i], now);
         if (report->certificates[i].severity > report->severity)
             report->severity = report->certificates[i].severity;
     }
@@ -400,27 +297,4 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
     free(run.subjects);
     config_free(&run.cfg);
     return report->exit_code;
-}
-
-static void free_responses(struct checked_response *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(list[i].file);
-    free(list);
-}
-
-void check_free(struct check_report *r)
-{
-    for (size_t i = 0; i < r->problem_count; i++)
-        free(r->problems[i]);
-    free(r->problems);
-    for (size_t i = 0; i < r->certificate_count; i++) {
-        free(r->certificates[i].file);
-        free(r->certificates[i].ocsp_url);
-        free_responses(r->certificates[i].responses, r->certificates[i].response_count);
-    }
-    free(r->certificates);
-    free_responses(r->unmatched, r->unmatched_count);
-    free(r->config_path);
-    memset(r, 0, sizeof(*r));
 }

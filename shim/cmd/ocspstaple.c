@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "render.h"
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
@@ -85,7 +86,7 @@ static int run_check(const char *conf, int argc, char **argv)
         report_prometheus(&report, stdout);
     else
         report_text(&report, stdout);
-    check_free(&report);
+    report_free(&report);
     if (fflush(stdout) != 0)
         return 3;
     return rc;

@@ -16,85 +16,29 @@
 
 #include "certpool.h"
 #include "files.h"
+#include "hash.h"
 #include "log.h"
-#include "ptrtable.h"
+#include "served.h"
 #include "sni.h"
 
-#define SERVED_MAX 65536 /* served certificates remembered */
+static struct validation_policy policy;
 
-struct served_cert {
-    unsigned char fp[20];
-    uint64_t serial_hash;
-    unsigned char *der; /* the certificate, once some response was about it; else NULL */
-    size_t len;
-    struct pooled_cert *issuer; /* found at a check, or NULL */
-    bool pending;               /* read from an entry's file, to be checked ahead */
-};
-
-static struct {
-    struct validation_policy policy;
-    struct ptrtable served;        /* struct served_cert by fingerprint */
-    _Atomic size_t served_pending; /* records made from entries' files, not checked yet */
-    _Atomic bool table_full;       /* a binding found no room: the next publish makes more */
-    bool served_limit_logged;
-} B;
-
-void binding_setup(const struct validation_policy *policy)
+void binding_setup(const struct validation_policy *p)
 {
-    B.policy = *policy;
+    policy = *p;
 }
 
 size_t binding_table_size(void)
 {
     size_t slots = 64;
-    while (slots < 2 * (B.served.used + 32))
+    while (slots < 2 * (served_count() + 32))
         slots *= 2;
     return slots;
 }
 
-bool binding_table_full(void)
-{
-    return atomic_load(&B.table_full);
-}
-
-void binding_table_reset(void)
-{
-    atomic_store(&B.table_full, false);
-}
-
 size_t binding_pending(void)
 {
-    return atomic_load(&B.served_pending);
-}
-
-/* ---- the table of a snapshot -------------------------------------------------------------- */
-
-struct binding *binding_find(struct snapshot *snap, const unsigned char fp[20])
-{
-    for (size_t i = fingerprint_hash(fp) & snap->mask, n = 0; n <= snap->mask;
-         i = (i + 1) & snap->mask, n++) {
-        struct binding *b = atomic_load_explicit(&snap->table[i], memory_order_acquire);
-        if (b == NULL)
-            return NULL;
-        if (memcmp(b->fp, fp, 20) == 0)
-            return b;
-    }
-    return NULL;
-}
-
-bool binding_insert(struct snapshot *snap, struct binding *b)
-{
-    if (4 * (snap->used + 1) > 3 * (snap->mask + 1)) {
-        atomic_store(&B.table_full, true);
-        return false;
-    }
-    for (size_t i = fingerprint_hash(b->fp) & snap->mask;; i = (i + 1) & snap->mask) {
-        if (atomic_load_explicit(&snap->table[i], memory_order_relaxed) == NULL) {
-            atomic_store_explicit(&snap->table[i], b, memory_order_release);
-            snap->used++;
-            return true;
-        }
-    }
+    return served_pending();
 }
 
 static struct binding *binding_copy(const struct binding *b)
@@ -130,66 +74,6 @@ static bool binding_affected(const struct binding *b, const struct changes *chan
     return false;
 }
 
-/* ---- served certificates ---------------------------------------------------------------- */
-
-static size_t served_hash(const void *item)
-{
-    return fingerprint_hash(((const struct served_cert *)item)->fp);
-}
-
-/* served_find - the record of fingerprint `fp`, or NULL. Caller holds bind_lock. */
-static struct served_cert *served_find(const unsigned char fp[20])
-{
-    const struct ptrtable *t = &B.served;
-    for (size_t i = fingerprint_hash(fp) & t->mask; t->slots != NULL && t->slots[i] != NULL;
-         i = (i + 1) & t->mask) {
-        struct served_cert *c = t->slots[i];
-        if (memcmp(c->fp, fp, 20) == 0)
-            return c;
-    }
-    return NULL;
-}
-
-/* served_get - the record of fingerprint `fp`, made now if there is none; NULL beyond
- * SERVED_MAX (logged once) or when out of memory. *made: whether it was made now. Caller holds
- * bind_lock. */
-static struct served_cert *served_get(const unsigned char fp[20], bool *made)
-{
-    struct served_cert *c = served_find(fp);
-    *made = c == NULL;
-    if (c != NULL)
-        return c;
-    if (B.served.used >= SERVED_MAX) {
-        if (!B.served_limit_logged)
-            log_warning("more than %d distinct certificates served; the ones beyond are checked "
-                        "at every handshake",
-                        SERVED_MAX);
-        B.served_limit_logged = true;
-        return NULL;
-    }
-    if (!ptrtable_reserve(&B.served, served_hash) || (c = calloc(1, sizeof(*c))) == NULL)
-        return NULL;
-    memcpy(c->fp, fp, 20);
-    ptrtable_put(&B.served, c, fingerprint_hash(fp));
-    return c;
-}
-
-/* served_keep_der - keep the certificate's DER in its record (once some response is about it:
- * a reload may then check a replacement for it without a handshake). Caller holds bind_lock. */
-static void served_keep_der(struct served_cert *c, X509 *leaf)
-{
-    unsigned char *der = NULL;
-    int len;
-    if (c->der != NULL || (len = i2d_X509(leaf, &der)) <= 0)
-        return;
-    c->der = malloc((size_t)len);
-    if (c->der != NULL) {
-        memcpy(c->der, der, (size_t)len);
-        c->len = (size_t)len;
-    }
-    OPENSSL_free(der);
-}
-
 /* ---- checking responses for a certificate ------------------------------------------------ */
 
 static int by_this_update_desc(const void *a, const void *b)
@@ -208,8 +92,8 @@ static void log_verdict_once(struct version *v, const struct source *src, const 
         log_info("%s: stapling for %s: %s", src->path, leaf_desc, f->reason);
     else if (f->verdict == VERDICT_REVOKED)
         log_error("%s: %s: %s%s", src->path, leaf_desc, f->reason,
-                  B.policy.serve_revoked ? "; stapled because serve_revoked is set"
-                                         : "; not stapled (serve_revoked is off)");
+                  policy.serve_revoked ? "; stapled because serve_revoked is set"
+                                       : "; not stapled (serve_revoked is off)");
     else if (f->verdict == VERDICT_NOT_YET_VALID)
         log_warning("%s: not stapled yet for %s: %s", src->path, leaf_desc, f->reason);
     else
@@ -307,7 +191,7 @@ static struct binding *bind_cert(struct snapshot *snap, SSL *ssl, struct served_
                 *deferred = true;
                 goto out;
             }
-            response_validate(basic, leaf, issuer, &B.policy, now, &facts);
+            response_validate(basic, leaf, issuer, &policy, now, &facts);
             OCSP_BASICRESP_free(basic);
             /* Only the newest version's verdict is news; older ones were reported before. */
             if (h == 0 || facts.verdict == VERDICT_GOOD)
@@ -342,7 +226,7 @@ static struct binding *bind_cert(struct snapshot *snap, SSL *ssl, struct served_
     for (size_t i = 0; i < n; i++) {
         /* Newest says revoked: an older "good" must not go out; revoked answers only with
          * serve_revoked. */
-        if (found[i].revoked != newest_revoked || (found[i].revoked && !B.policy.serve_revoked))
+        if (found[i].revoked != newest_revoked || (found[i].revoked && !policy.serve_revoked))
             continue;
         found[kept++] = found[i];
     }
@@ -376,7 +260,7 @@ static void rebind_ahead(struct snapshot *snap, struct served_cert *c)
     if (leaf != NULL)
         c->serial_hash = serial_hash(X509_get0_serialNumber(leaf));
     struct binding *b = leaf != NULL ? bind_cert(snap, NULL, c, leaf, &deferred) : NULL;
-    if (b != NULL && !binding_insert(snap, b))
+    if (b != NULL && !snapshot_insert(snap, b))
         free(b);
     X509_free(leaf);
     ERR_clear_error();
@@ -388,7 +272,7 @@ size_t binding_choose(const struct binding *b, const char *servername, unsigned 
     for (size_t i = 0; i < b->count; i++) {
         const struct bound *c = &b->list[i];
         const struct staple_entry *e = c->source->entry;
-        if (c->this_update > now + B.policy.skew || now >= c->valid_until)
+        if (c->this_update > now + policy.skew || now >= c->valid_until)
             continue;
         if (e != NULL && !sni_matches(e->sni, e->sni_count, servername))
             continue;
@@ -400,18 +284,6 @@ size_t binding_choose(const struct binding *b, const char *servername, unsigned 
         return c->version->len;
     }
     return 0;
-}
-
-void binding_note_leaf(const unsigned char fp[20], const unsigned char *der, size_t len)
-{
-    bool made;
-    struct served_cert *c = served_get(fp, &made);
-    if (c == NULL || !made || (c->der = malloc(len)) == NULL)
-        return; /* known already, or checked at its first handshake instead */
-    memcpy(c->der, der, len);
-    c->len = len;
-    c->pending = true;
-    B.served_pending++;
 }
 
 void binding_carry(struct snapshot *snap, struct snapshot *old, const struct changes *changed,
@@ -426,18 +298,12 @@ void binding_carry(struct snapshot *snap, struct snapshot *old, const struct cha
             continue;
         }
         struct binding *copy = binding_copy(b);
-        if (copy != NULL && !binding_insert(snap, copy))
+        if (copy != NULL && !snapshot_insert(snap, copy))
             free(copy);
     }
-    for (size_t i = 0; ahead && B.served_pending > 0 && i <= B.served.mask; i++) {
-        struct served_cert *c = B.served.slots[i];
-        if (c == NULL || !c->pending)
-            continue;
-        c->pending = false;
-        B.served_pending--;
-        if (binding_find(snap, c->fp) == NULL)
+    for (struct served_cert *c; ahead && (c = served_take_pending()) != NULL;)
+        if (snapshot_find(snap, c->fp) == NULL)
             rebind_ahead(snap, c);
-    }
 }
 
 struct binding *binding_for_handshake(struct snapshot *snap, SSL *ssl, X509 *leaf,
@@ -452,7 +318,7 @@ struct binding *binding_for_handshake(struct snapshot *snap, SSL *ssl, X509 *lea
     c->serial_hash = serial_hash(X509_get0_serialNumber(leaf));
     struct binding *b = bind_cert(snap, ssl, c, leaf, &deferred);
     free(passing.der);
-    *transient = b != NULL && (c == &passing || !binding_insert(snap, b));
+    *transient = b != NULL && (c == &passing || !snapshot_insert(snap, b));
     if (b != NULL && c == &passing)
         b->cert = NULL; /* never inserted, never carried */
     return b;

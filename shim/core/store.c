@@ -1,7 +1,8 @@
 /*
  * store.c - OCSP responses in memory for the handshakes: snapshots, the handshake lookup, and
  * the schedule of loading and reloading (the reloader thread, or the handshakes where no
- * thread may run). The files themselves are sources.c's concern, the checks binding.c's.
+ * thread may run). The files themselves are sources.c's concern, the snapshots' memory
+ * snapshot.c's, the checks binding.c's.
  *
  * A snapshot is what the handshakes see: every source with its versions, and a table of
  * bindings. A handshake takes a reference (a mutex held for a pointer copy and an increment),
@@ -42,6 +43,8 @@
 #include "certpool.h"
 #include "config.h"
 #include "log.h"
+#include "served.h"
+#include "snapshot.h"
 #include "sources.h"
 #include "validate.h"
 
@@ -94,50 +97,6 @@ static struct timespec deadline_in(long ms)
 
 /* ---- snapshots ------------------------------------------------------------------------ */
 
-static void snapshot_free(struct snapshot *snap)
-{
-    if (snap == NULL)
-        return;
-    for (size_t i = 0; i < snap->count; i++)
-        for (int h = 0; h < HISTORY; h++)
-            version_unref(snap->items[i].history[h]);
-    for (size_t i = 0; snap->table != NULL && i <= snap->mask; i++)
-        free(atomic_load_explicit(&snap->table[i], memory_order_relaxed));
-    free(snap->table);
-    free(snap->items);
-    free(snap);
-}
-
-/* snapshot_build - the sources as they are now, with an empty table with room for every served
- * certificate's binding and as many more. Caller holds reload_lock and bind_lock. */
-static struct snapshot *snapshot_build(void)
-{
-    struct snapshot *snap = calloc(1, sizeof(*snap));
-    size_t count = sources_count();
-    if (snap == NULL)
-        return NULL;
-    size_t slots = binding_table_size();
-    snap->mask = slots - 1;
-    snap->table = calloc(slots, sizeof(*snap->table));
-    snap->items = calloc(count ? count : 1, sizeof(*snap->items));
-    if (snap->table == NULL || snap->items == NULL) {
-        snapshot_free(snap);
-        return NULL;
-    }
-    for (size_t i = 0; i < count; i++) {
-        struct source *src = sources_at(i);
-        if (src->history[0] == NULL)
-            continue;
-        struct snap_item *it = &snap->items[snap->count++];
-        it->source = src;
-        for (int h = 0; h < HISTORY; h++) {
-            it->history[h] = src->history[h];
-            version_ref(it->history[h]);
-        }
-    }
-    return snap;
-}
-
 /* snapshot_acquire - the current snapshot with a reference held, or NULL. Thread-safe. */
 static struct snapshot *snapshot_acquire(void)
 {
@@ -149,13 +108,6 @@ static struct snapshot *snapshot_acquire(void)
     return snap;
 }
 
-/* snapshot_release - drop a reference; the last one frees the snapshot. */
-static void snapshot_release(struct snapshot *snap)
-{
-    if (snap != NULL && atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) == 1)
-        snapshot_free(snap);
-}
-
 /* publish - make a snapshot of the sources as they are now current. The bindings of the current
  * snapshot go over, except those that `changed` sources can affect: these are checked again
  * now (their verdicts logged now, and the next handshake finds them ready), or left to their
@@ -165,13 +117,13 @@ static void snapshot_release(struct snapshot *snap)
 static void publish(const struct changes *changed, bool ahead)
 {
     pthread_mutex_lock(&S.bind_lock);
-    struct snapshot *snap = snapshot_build();
+    struct snapshot *snap = snapshot_build(binding_table_size());
     S.republish = snap == NULL; /* out of memory: the next pass publishes everything */
     if (snap == NULL) {
         pthread_mutex_unlock(&S.bind_lock);
         return;
     }
-    binding_table_reset();
+    snapshot_table_reset();
     /* `current` changes only here, under reload_lock: it stays alive while read. */
     struct snapshot *old = S.current;
     binding_carry(snap, old, changed, ahead);
@@ -195,7 +147,7 @@ size_t store_staple(SSL *ssl, X509 *leaf, const char *servername, unsigned char 
     struct snapshot *snap = snapshot_acquire();
     if (snap == NULL)
         return 0;
-    struct binding *b = binding_find(snap, fp);
+    struct binding *b = snapshot_find(snap, fp);
     if (b != NULL) {
         len = binding_choose(b, servername, der);
         snapshot_release(snap);
@@ -208,7 +160,7 @@ size_t store_staple(SSL *ssl, X509 *leaf, const char *servername, unsigned char 
     snap = snapshot_acquire();
     if (snap != NULL) {
         bool transient = false;
-        if ((b = binding_find(snap, fp)) == NULL)
+        if ((b = snapshot_find(snap, fp)) == NULL)
             b = binding_for_handshake(snap, ssl, leaf, fp, &transient);
         if (b != NULL)
             len = binding_choose(b, servername, der);
@@ -240,7 +192,7 @@ static void reload_pass_locked(const struct timespec *deadline, bool ahead)
         sources_log_expiries();
     }
     changed.all |= S.republish;
-    if (changed.count > 0 || changed.all || binding_table_full() || S.current == NULL ||
+    if (changed.count > 0 || changed.all || snapshot_table_full() || S.current == NULL ||
         (ahead && binding_pending() > 0))
         publish(&changed, ahead);
     free(changed.list);
@@ -387,7 +339,7 @@ void store_before_handshake(void)
 static void leaf_read(const unsigned char fp[20], const unsigned char *der, size_t len)
 {
     pthread_mutex_lock(&S.bind_lock);
-    binding_note_leaf(fp, der, len);
+    served_note_leaf(fp, der, len);
     pthread_mutex_unlock(&S.bind_lock);
 }
 

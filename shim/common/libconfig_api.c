@@ -1,0 +1,63 @@
+/*
+ * libconfig_api.c - filling libconfig's table: deep-bound private copy in the shim, direct
+ * link in the command (see libconfig_api.h).
+ */
+#include "libconfig_api.h"
+
+#include "log.h"
+
+struct libconfig_api libconfig;
+
+#ifdef OCSPSTAPLE_LIBCONFIG_SONAME
+#include <dlfcn.h>
+
+static int bind_now(void)
+{
+    int flags = RTLD_NOW | RTLD_LOCAL;
+#ifndef OCSPSTAPLE_NO_DEEPBIND
+    flags |= RTLD_DEEPBIND;
+#endif
+    struct libconfig_api t = {0}; /* published whole, or not at all */
+    void *h = dlopen(OCSPSTAPLE_LIBCONFIG_SONAME, flags);
+    if (h == NULL) {
+        log_error("cannot load %s: %s; no stapling", OCSPSTAPLE_LIBCONFIG_SONAME, dlerror());
+        return -1;
+    }
+#define BIND(field, name)                                                                          \
+    if ((*(void **)&t.field = dlsym(h, name)) == NULL) {                                           \
+        log_error("%s lacks %s; no stapling", OCSPSTAPLE_LIBCONFIG_SONAME, name);                  \
+        return -1;                                                                                 \
+    }
+    BIND(read_file, "config_read_file")
+    BIND(init, "config_init")
+    BIND(destroy, "config_destroy")
+    BIND(setting_get_int64, "config_setting_get_int64")
+    BIND(setting_get_int, "config_setting_get_int")
+    BIND(setting_get_bool, "config_setting_get_bool")
+    BIND(setting_get_string, "config_setting_get_string")
+    BIND(setting_length, "config_setting_length")
+    BIND(setting_get_elem, "config_setting_get_elem")
+#undef BIND
+    libconfig = t;
+    return 0;
+}
+#else
+static int bind_now(void)
+{
+    libconfig.read_file = config_read_file;
+    libconfig.init = config_init;
+    libconfig.destroy = config_destroy;
+    libconfig.setting_get_int64 = config_setting_get_int64;
+    libconfig.setting_get_int = config_setting_get_int;
+    libconfig.setting_get_bool = config_setting_get_bool;
+    libconfig.setting_get_string = config_setting_get_string;
+    libconfig.setting_length = config_setting_length;
+    libconfig.setting_get_elem = config_setting_get_elem;
+    return 0;
+}
+#endif
+
+int libconfig_bind(void)
+{
+    return libconfig.init != NULL ? 0 : bind_now();
+}
