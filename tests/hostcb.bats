@@ -15,6 +15,22 @@ teardown() {
     stop_hosts
 }
 
+@test "a host reading back its status callback (as HAProxy does) finds only what it set itself" {
+    # tls_server reads the callback and its argument back before and after setting its own,
+    # and exits when it finds anything else (HAProxy took the shim's for its own and crashed).
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key"
+    assert_stapled rsa-good.der
+    stop_hosts
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --status-cb noack
+    assert_stapled rsa-good.der
+    stop_hosts
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" \
+        --status-cb "staple:$FX/rsa-good2.der" --bypass-ctor 1
+    assert_stapled rsa-good2.der
+    run grep -c "never set\|not give the host's own" "$SERVER_LOG"
+    assert_output 0
+}
+
 @test "host callback that always declines (as lighttpd's): the shim staples" {
     start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --status-cb noack
     assert_stapled rsa-good.der

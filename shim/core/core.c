@@ -32,11 +32,17 @@ static int core_host_sets_status_cb(void *ctx, void (*fp)(void))
     return status_callback_host_sets((SSL_CTX *)ctx, fp);
 }
 
+static int core_host_status_cb(void *ctx, void (**fp)(void))
+{
+    return status_callback_host_get((SSL_CTX *)ctx, fp);
+}
+
 static const struct core_exports exports = {
     .abi = OCSPSTAPLE_CORE_ABI,
     .prepare = core_prepare,
     .attach_context = core_attach_context,
     .host_sets_status_cb = core_host_sets_status_cb,
+    .host_status_cb = core_host_status_cb,
 };
 
 /* ocspstaple_core_init - called once by the preload object. Returns the core's entry points,
@@ -50,7 +56,8 @@ ocspstaple_core_init(const struct core_imports *imports)
         return NULL;
     }
     if (status_callback_setup(
-            (long (*)(SSL_CTX *, int, void (*)(void)))imports->ssl_ctx_callback_ctrl) != 0)
+            (long (*)(SSL_CTX *, int, void (*)(void)))imports->ssl_ctx_callback_ctrl,
+            (long (*)(SSL_CTX *, int, long, void *))imports->ssl_ctx_ctrl) != 0)
         return NULL;
     return &exports;
 }

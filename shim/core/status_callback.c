@@ -26,6 +26,7 @@ struct ctx_state {
 
 static int ctx_index = -1;
 static long (*real_callback_ctrl)(SSL_CTX *, int, void (*)(void));
+static long (*real_ctrl)(SSL_CTX *, int, long, void *);
 static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_flag host_cb_logged = ATOMIC_FLAG_INIT;
 
@@ -81,11 +82,13 @@ static int status_callback(SSL *ssl, void *arg)
     return staple_for(ssl);
 }
 
-int status_callback_setup(long (*real)(SSL_CTX *, int, void (*)(void)))
+int status_callback_setup(long (*real)(SSL_CTX *, int, void (*)(void)),
+                          long (*ctrl)(SSL_CTX *, int, long, void *))
 {
     real_callback_ctrl = real;
+    real_ctrl = ctrl;
     ctx_index = SSL_CTX_get_ex_new_index(0, "ocspstaple", NULL, NULL, free_ctx_state);
-    if (ctx_index < 0 || real_callback_ctrl == NULL) {
+    if (ctx_index < 0 || real_callback_ctrl == NULL || real_ctrl == NULL) {
         log_error("cannot register with OpenSSL; no stapling in this process");
         return -1;
     }
@@ -101,7 +104,8 @@ void status_callback_attach(SSL_CTX *ctx)
         struct ctx_state *st = OPENSSL_zalloc(sizeof(*st));
         int (*existing)(SSL *, void *) = NULL;
         if (st != NULL && SSL_CTX_set_ex_data(ctx, ctx_index, st)) {
-            SSL_CTX_get_tlsext_status_cb(ctx, &existing);
+            /* libssl's own answer: the interposed getter would hide what is there. */
+            real_ctrl(ctx, SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB, 0, (void *)&existing);
             if (existing != NULL && existing != status_callback)
                 atomic_store(&st->host_cb, existing);
             real_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB,
@@ -125,5 +129,15 @@ int status_callback_host_sets(SSL_CTX *ctx, void (*fp)(void))
     if (fp != NULL && !atomic_flag_test_and_set(&host_cb_logged))
         log_info("the server installs its own OCSP status callback: it runs first, and "
                  "ocspstaple staples only where it declines");
+    return 1;
+}
+
+int status_callback_host_get(SSL_CTX *ctx, void (**fp)(void))
+{
+    struct ctx_state *st =
+        ctx != NULL && ctx_index >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_index) : NULL;
+    if (st == NULL)
+        return 0;
+    *fp = (void (*)(void))atomic_load_explicit(&st->host_cb, memory_order_acquire);
     return 1;
 }

@@ -42,6 +42,7 @@ typedef struct ssl_method_st SSL_METHOD;
 typedef struct ossl_lib_ctx_st OSSL_LIB_CTX;
 
 #define SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB 63
+#define SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB 128
 
 /* The interposed functions, with libssl's signatures (chroot's comes from unistd.h). */
 SSL_CTX *SSL_CTX_new(const SSL_METHOD *meth);
@@ -49,6 +50,7 @@ SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq, const SSL_METHO
 SSL *SSL_new(SSL_CTX *ctx);
 SSL_CTX *SSL_set_SSL_CTX(SSL *ssl, SSL_CTX *ctx);
 long SSL_CTX_callback_ctrl(SSL_CTX *ctx, int cmd, void (*fp)(void));
+long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg);
 
 enum core_state { CORE_UNLOADED = 0, CORE_READY, CORE_FAILED };
 
@@ -106,6 +108,7 @@ typedef SSL_CTX *(*ctx_new_ex_fn)(OSSL_LIB_CTX *, const char *, const SSL_METHOD
 typedef SSL *(*ssl_new_fn)(SSL_CTX *);
 typedef SSL_CTX *(*set_ctx_fn)(SSL *, SSL_CTX *);
 typedef long (*callback_ctrl_fn)(SSL_CTX *, int, void (*)(void));
+typedef long (*ctx_ctrl_fn)(SSL_CTX *, int, long, void *);
 typedef const SSL_METHOD *(*method_fn)(void);
 typedef const SSL_METHOD *(*ctx_method_fn)(const SSL_CTX *);
 typedef unsigned long (*version_num_fn)(void);
@@ -116,6 +119,7 @@ REAL(ctx_new_ex_fn, SSL_CTX_new_ex)
 REAL(ssl_new_fn, SSL_new)
 REAL(set_ctx_fn, SSL_set_SSL_CTX)
 REAL(callback_ctrl_fn, SSL_CTX_callback_ctrl)
+REAL(ctx_ctrl_fn, SSL_CTX_ctrl)
 REAL(ctx_method_fn, SSL_CTX_get_ssl_method)
 REAL(version_num_fn, OpenSSL_version_num)
 REAL(chroot_fn, chroot)
@@ -232,6 +236,7 @@ static void load_core_locked(void)
         .abi = OCSPSTAPLE_CORE_ABI,
         .ssl_ctx_callback_ctrl =
             (long (*)(void *, int, void (*)(void)))real_SSL_CTX_callback_ctrl(),
+        .ssl_ctx_ctrl = (long (*)(void *, int, long, void *))real_SSL_CTX_ctrl(),
     };
     core = init(&imports);
     if (core == NULL || core->abi != OCSPSTAPLE_CORE_ABI) {
@@ -366,4 +371,25 @@ EXPORT int chroot(const char *path)
         dlclose(ssl);
     }
     return real(path);
+}
+
+/* SSL_CTX_ctrl - libssl's, except that a host reading back its status callback gets its own
+ * (or none), never the shim's: HAProxy takes any callback it finds for one of its own and
+ * dereferences its argument. Every other control goes straight through. */
+EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
+{
+    ctx_ctrl_fn real = real_SSL_CTX_ctrl();
+    if (real == NULL) {
+        log_unresolved("SSL_CTX_ctrl");
+        return 0;
+    }
+    if (cmd == SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB && parg != NULL) {
+        const struct core_exports *c = loaded_core();
+        void (*host)(void) = NULL;
+        if (c != NULL && c->host_status_cb(ctx, &host)) {
+            *(void (**)(void))parg = host;
+            return 1;
+        }
+    }
+    return real(ctx, cmd, larg, parg);
 }

@@ -98,9 +98,13 @@ static EVP_PKEY *read_key(const char *path)
     return k;
 }
 
+static int status_arg_marker; /* the argument the host gives its own status callback */
+
 static int host_status_cb(SSL *ssl, void *arg)
 {
-    (void)arg;
+    /* As HAProxy does, the host relies on its own argument being handed back. */
+    if (arg != &status_arg_marker)
+        die("the status callback got an argument the host never set");
     if (strcmp(status_mode, "noack") == 0)
         return SSL_TLSEXT_ERR_NOACK;
     if (strcmp(status_mode, "empty-ok") == 0)
@@ -147,8 +151,22 @@ static SSL_CTX *make_ctx(struct keypair *p, int n, int with_sni)
     for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
         if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, i)) != 1)
             die("chain");
-    if (status_mode != NULL)
+    /* As HAProxy does: a host reads back the status callback and takes any it finds for its
+     * own. It must find exactly what it set: nothing yet, then its own callback and argument. */
+    int (*found)(SSL *, void *) = NULL;
+    void *found_arg = NULL;
+    SSL_CTX_get_tlsext_status_cb(ctx, &found);
+    SSL_CTX_get_tlsext_status_arg(ctx, &found_arg);
+    if (found != NULL || found_arg != NULL)
+        die("found a status callback or argument the host never set");
+    if (status_mode != NULL) {
         SSL_CTX_set_tlsext_status_cb(ctx, host_status_cb);
+        SSL_CTX_set_tlsext_status_arg(ctx, &status_arg_marker);
+        SSL_CTX_get_tlsext_status_cb(ctx, &found);
+        SSL_CTX_get_tlsext_status_arg(ctx, &found_arg);
+        if (found != host_status_cb || found_arg != &status_arg_marker)
+            die("reading back the status callback did not give the host's own");
+    }
     if (with_sni)
         SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
     return ctx;
