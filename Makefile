@@ -73,7 +73,7 @@ CMD_OBJ     := $(CMD_SRC:shim/%.c=$(BUILD)/cmd/%.o)
 CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
 
 TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse $(BUILD)/tests/config_path_probe $(BUILD)/tests/hs_loop \
-               $(BUILD)/tests/dlopen_host
+               $(BUILD)/tests/dlopen_host $(BUILD)/tests/exit_host
 
 .PHONY: all check demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
 
@@ -125,6 +125,10 @@ $(BUILD)/tests/config_path_probe: tests/helpers/config_path_probe.c $(COMMON_SRC
 	$(CC) $(CPPFLAGS) $(INC_common) $(CFLAGS) -fPIE -pie -o $@ $^ $(LDFLAGS) $(CONFIG_LIBS) $(SSL_LIBS)
 
 $(BUILD)/tests/hs_loop: tests/helpers/hs_loop.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+
+$(BUILD)/tests/exit_host: tests/helpers/exit_host.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(SSL_LIBS)
 

@@ -49,10 +49,11 @@
 #include "validate.h"
 
 #define RELOAD_INTERVAL_MS 1000
-#define INLINE_LOAD_MS     5   /* reading files at the first server context, at most */
-#define LOAD_STEP_MS       5   /* the reloader publishes what it read this often */
-#define INLINE_PASS_MS     2   /* per handshake, where no thread may run (see below) */
-#define PREBIND_MAX        256 /* entries whose certificates are checked when loaded */
+#define INLINE_LOAD_MS     5    /* reading files at the first server context, at most */
+#define LOAD_STEP_MS       5    /* the reloader publishes what it read this often */
+#define INLINE_PASS_MS     2    /* per handshake, where no thread may run (see below) */
+#define PREBIND_MAX        256  /* entries whose certificates are checked when loaded */
+#define EXIT_WAIT_MS       2000 /* at exit, for the reloader's pass in progress, at most */
 
 static struct {
     pthread_once_t once;
@@ -65,6 +66,7 @@ static struct {
     pthread_mutex_t bind_lock;
     pthread_mutex_t reload_lock;
     _Atomic bool reloader_running;
+    _Atomic bool exiting; /* stop_at_exit ran: reload_lock is kept, fork handlers stand aside */
     pthread_mutex_t reloader_start_lock;
     bool thread_failed, thread_failed_logged; /* under reloader_start_lock */
     time_t last_inline_check;                 /* under reload_lock */
@@ -235,8 +237,14 @@ static void *reloader_main(void *arg)
 /* fork handlers - the reloader thread does not survive fork(): the child starts its own at
  * its first handshake. Taking every lock in prepare means no lock is held mid-change when the
  * child's copy of memory is made. */
+static _Atomic bool
+    fork_locked; /* fork_prepare took the locks (only the forking thread reads it) */
+
 static void fork_prepare(void)
 {
+    fork_locked = !atomic_load(&S.exiting);
+    if (!fork_locked)
+        return; /* a fork from a later exit handler: reload_lock is held for good */
     pthread_mutex_lock(&S.reloader_start_lock);
     pthread_mutex_lock(&S.reload_lock);
     pthread_mutex_lock(&S.bind_lock);
@@ -246,6 +254,8 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
+    if (!fork_locked)
+        return;
     certpool_unlock();
     pthread_mutex_unlock(&S.current_lock);
     pthread_mutex_unlock(&S.bind_lock);
@@ -255,6 +265,8 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    if (!fork_locked)
+        return;
     fork_parent(); /* the mutexes carry no owner: the child's only thread releases them */
     atomic_store(&S.reloader_running, false);
     S.thread_failed = false;
@@ -343,6 +355,25 @@ static void leaf_read(const unsigned char fp[20], const unsigned char *der, size
     pthread_mutex_unlock(&S.bind_lock);
 }
 
+/* stop_at_exit - the process is exiting: from now on the reloader must not touch OpenSSL,
+ * whose own exit handler (libcrypto's OPENSSL_cleanup, registered when the host first used
+ * it, so before this one, so run after it) frees what a pass uses: a host that exits soon after
+ * its first server context (nginx's launcher forking to the background, a server refusing its
+ * configuration) died of a signal in the middle of a pass. So: wait for the pass in progress,
+ * at most EXIT_WAIT_MS, and keep reload_lock, which every pass takes, for good. A pass never
+ * runs longer than a step of the initial load or one refresh pass, so the wait is short; the
+ * bound keeps an exit from a signal handler that interrupted a pass from hanging. */
+static void stop_at_exit(void)
+{
+    atomic_store(&S.exiting, true);
+    for (int waited = 0; waited < EXIT_WAIT_MS; waited++) {
+        if (pthread_mutex_trylock(&S.reload_lock) == 0)
+            return; /* held until the process is gone */
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
+    }
+}
+
 static void init_once(void)
 {
     clock_gettime(CLOCK_MONOTONIC, &S.load_start);
@@ -367,6 +398,7 @@ static void init_once(void)
     pthread_mutex_lock(&S.reload_lock);
     sources_setup(&S.cfg, prebind ? leaf_read : NULL);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    atexit(stop_at_exit);
     struct timespec deadline = deadline_in(INLINE_LOAD_MS);
     reload_pass_locked(&deadline, false);
     pthread_mutex_unlock(&S.reload_lock);
