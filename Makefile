@@ -1,6 +1,6 @@
 # ocspstaple - OCSP stapling for unmodified OpenSSL servers, through LD_PRELOAD.
 #
-#   make                 build build/libocspstaple.so and build/libocspstaple-core.so
+#   make                 build build/libocspstaple.so, libocspstaple-core.so, libocspstaple-libconfig.so, ocspstaple
 #   make check           install missing test dependencies (Debian/Ubuntu), run the bats suite
 #   make demo            a throwaway CA, an openssl s_server under the shim, a client seeing it
 #   make install         PREFIX, DESTDIR, LIBDIR, SYSCONFDIR honoured
@@ -54,10 +54,12 @@ LIBCONFIG_SONAME ?= $(or $(shell objdump -p "$$($(CC) -print-file-name=libconfig
 #   shim/core/     libocspstaple-core.so: the handshake path, the store, the reloader
 #   shim/cmd/      the ocspstaple command
 #   shim/common/   linked into the core and the command: configuration, files, validation, log
+#   shim/libconfig_scope/  libocspstaple-libconfig.so, through which the core loads libconfig
 PRELOAD_SRC := $(sort $(wildcard shim/preload/*.c)) shim/common/log.c
 COMMON_SRC  := $(sort $(wildcard shim/common/*.c))
 CORE_SRC    := $(sort $(wildcard shim/core/*.c)) $(COMMON_SRC)
 CMD_SRC     := $(sort $(wildcard shim/cmd/*.c)) $(COMMON_SRC)
+SCOPE_SRC   := $(sort $(wildcard shim/libconfig_scope/*.c))
 HEADERS     := $(wildcard shim/*/*.h)
 
 # Include paths per folder: a file of core/ cannot include a header of cmd/, nor common/ one of
@@ -66,18 +68,23 @@ INC_preload := -Ishim/preload -Ishim/common
 INC_core    := -Ishim/core -Ishim/common
 INC_cmd     := -Ishim/cmd -Ishim/common
 INC_common  := -Ishim/common
+INC_libconfig_scope := -Ishim/libconfig_scope
 folder_inc   = $(INC_$(firstword $(subst /, ,$*)))
 
 PRELOAD_OBJ := $(PRELOAD_SRC:shim/%.c=$(BUILD)/preload/%.o)
 CMD_OBJ     := $(CMD_SRC:shim/%.c=$(BUILD)/cmd/%.o)
 CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
+SCOPE_OBJ   := $(SCOPE_SRC:shim/%.c=$(BUILD)/scope/%.o)
 
 TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse $(BUILD)/tests/config_path_probe $(BUILD)/tests/hs_loop \
                $(BUILD)/tests/dlopen_host $(BUILD)/tests/exit_host
 
 .PHONY: all check demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
 
-all: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BUILD)/ocspstaple
+SHIM_OBJECTS := $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so \
+                $(BUILD)/libocspstaple-libconfig.so
+
+all: $(SHIM_OBJECTS) $(BUILD)/ocspstaple
 
 $(BUILD)/preload/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -86,6 +93,10 @@ $(BUILD)/preload/%.o: shim/%.c $(HEADERS)
 $(BUILD)/core/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(folder_inc) -DOCSPSTAPLE_LIBCONFIG_SONAME='"$(LIBCONFIG_SONAME)"' $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/scope/%.o: shim/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(folder_inc) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/cmd/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -106,6 +117,13 @@ $(BUILD)/libocspstaple.so: $(PRELOAD_OBJ) shim/preload/preload.map
 $(BUILD)/libocspstaple-core.so: $(CORE_OBJ) shim/core/core.map
 	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/core/core.map \
 	    -Wl,-soname,libocspstaple-core.so -o $@ $(CORE_OBJ) $(SSL_LIBS) -ldl
+
+# libconfig's deep-bound scope: the process's allocator ahead of glibc (see
+# shim/libconfig_scope/forward.c). It needs libconfig although it calls none of it.
+$(BUILD)/libocspstaple-libconfig.so: $(SCOPE_OBJ) shim/libconfig_scope/forward.map
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/libconfig_scope/forward.map \
+	    -Wl,-soname,libocspstaple-libconfig.so -o $@ $(SCOPE_OBJ) -Wl,--no-as-needed $(CONFIG_LIBS) \
+	    -Wl,--as-needed -ldl
 
 # Programs the tests run as hosts. tls_server exports config_init on purpose (-rdynamic), as
 # lighttpd does, except in sanitizer builds (which cannot use RTLD_DEEPBIND to isolate it).
@@ -173,7 +191,7 @@ INSTALL_PATHS   = sed -e 's|/usr/local/lib/ocspstaple|$(PKGLIBDIR)|g' \
 
 install: all
 	install -d $(DESTDIR)$(PKGLIBDIR)
-	install -m 0644 $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(DESTDIR)$(PKGLIBDIR)/
+	install -m 0644 $(SHIM_OBJECTS) $(DESTDIR)$(PKGLIBDIR)/
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/ocspstaple $(DESTDIR)$(SBINDIR)/ocspstaple
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
@@ -195,7 +213,7 @@ install: all
 	done
 
 uninstall:
-	rm -f $(DESTDIR)$(PKGLIBDIR)/libocspstaple.so $(DESTDIR)$(PKGLIBDIR)/libocspstaple-core.so
+	rm -f $(SHIM_OBJECTS:$(BUILD)/%=$(DESTDIR)$(PKGLIBDIR)/%)
 	rm -f $(DESTDIR)$(SBINDIR)/ocspstaple
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.service $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.timer
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
@@ -209,7 +227,7 @@ uninstall:
 # (shim/: the preload object, the core, the command); the test programs take their arguments
 # from the suite and are held to the compiler's warnings only.
 # Each folder is linted with its own include path, as it is compiled.
-LINT_DIRS   := preload core cmd common
+LINT_DIRS   := preload core cmd common libconfig_scope
 lint:
 	@tests/helpers/install-deps.sh lint
 	for d in $(LINT_DIRS); do \
@@ -284,11 +302,11 @@ BENCH_PROGS := $(BENCH_DIR)/bench $(BENCH_DIR)/bench-gen $(BENCH_DIR)/bench-hs \
 BENCH_RUN    = $(BENCH_DIR)/bench --bindir $(BENCH_DIR) --shim $(BUILD)/libocspstaple.so \
                --empty $(BENCH_DIR)/libempty.so
 
-bench: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BENCH_PROGS)
+bench: $(SHIM_OBJECTS) $(BENCH_PROGS)
 	@tests/bench/deps.sh
 	$(BENCH_RUN) $(BENCH_FLAGS)
 
-bench-smoke: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BENCH_PROGS)
+bench-smoke: $(SHIM_OBJECTS) $(BENCH_PROGS)
 	$(BENCH_RUN) --smoke
 
 $(BENCH_DIR)/bench: tests/bench/bench.c

@@ -16,6 +16,7 @@ teardown() {
     assert_success
     [ -f "$dest/usr/lib/ocspstaple/libocspstaple.so" ]
     [ -f "$dest/usr/lib/ocspstaple/libocspstaple-core.so" ]
+    [ -f "$dest/usr/lib/ocspstaple/libocspstaple-libconfig.so" ]
     [ -f "$dest/etc/ocspstaple.conf" ]
     [ -x "$dest/usr/sbin/ocspstaple" ]
     [ -f "$dest/usr/lib/systemd/system/ocspstaple-fetch.timer" ]

@@ -10,7 +10,29 @@ struct libconfig_api libconfig;
 
 #ifdef OCSPSTAPLE_LIBCONFIG_SONAME
 #include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 
+#define SCOPE_NAME "libocspstaple-libconfig.so"
+
+/* scope_path - libocspstaple-libconfig.so beside the object this code is linked into. */
+static int scope_path(char *buf, size_t size)
+{
+    Dl_info info;
+    if (dladdr((void *)scope_path, &info) == 0 || info.dli_fname == NULL)
+        return -1;
+    const char *slash = strrchr(info.dli_fname, '/');
+    int n = slash ? snprintf(buf, size, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname,
+                             SCOPE_NAME)
+                  : snprintf(buf, size, "%s", SCOPE_NAME);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* bind_now - libconfig through libocspstaple-libconfig.so (see shim/libconfig_scope/forward.c):
+ * deep-bound, so that libconfig's calls among its own functions stay inside it whatever the
+ * host exports, with the process's own allocator first in its scope. dlsym() on that handle
+ * finds libconfig's functions (the object's one dependency). */
 static int bind_now(void)
 {
     int flags = RTLD_NOW | RTLD_LOCAL;
@@ -18,9 +40,15 @@ static int bind_now(void)
     flags |= RTLD_DEEPBIND;
 #endif
     struct libconfig_api t = {0}; /* published whole, or not at all */
-    void *h = dlopen(OCSPSTAPLE_LIBCONFIG_SONAME, flags);
+    char path[PATH_MAX];
+    if (scope_path(path, sizeof(path)) != 0) {
+        log_error("cannot find %s; no stapling", SCOPE_NAME);
+        return -1;
+    }
+    void *h = dlopen(path, flags);
     if (h == NULL) {
-        log_error("cannot load %s: %s; no stapling", OCSPSTAPLE_LIBCONFIG_SONAME, dlerror());
+        log_error("cannot load %s (for %s): %s; no stapling", path, OCSPSTAPLE_LIBCONFIG_SONAME,
+                  dlerror());
         return -1;
     }
 #define BIND(field, name)                                                                          \

@@ -16,7 +16,7 @@ want=${1:-test}
 build_pkgs="gcc make pkg-config libssl-dev libconfig-dev openssl"
 daemon_pkgs="postfix dovecot-imapd stunnel4"
 test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
-groff-base valgrind $daemon_pkgs"
+groff-base valgrind libjemalloc2 libtcmalloc-minimal4 $daemon_pkgs"
 lint_pkgs="$build_pkgs clang-tidy cppcheck"
 case $want in
     build) pkgs=$build_pkgs ;;

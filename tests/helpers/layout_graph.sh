@@ -26,11 +26,11 @@ done
 # Symbols: who defines each global symbol, then who uses it.
 defs=$(mktemp)
 trap 'rm -f "$defs"' EXIT
-for o in "$build"/core/*/*.o "$build"/cmd/*/*.o "$build"/preload/preload/*.o; do
+for o in "$build"/core/*/*.o "$build"/cmd/*/*.o "$build"/preload/preload/*.o "$build"/scope/*/*.o; do
     name=${o#"$build"/*/}
     nm --defined-only -g "$o" | awk -v f="${name%.o}" 'NF == 3 { print $3, f }'
 done | sort -u > "$defs"
-for o in "$build"/core/*/*.o "$build"/cmd/*/*.o "$build"/preload/preload/*.o; do
+for o in "$build"/core/*/*.o "$build"/cmd/*/*.o "$build"/preload/preload/*.o "$build"/scope/*/*.o; do
     name=${o#"$build"/*/}
     nm --undefined-only "$o" | awk '{ print $NF }' | sort -u |
         join - "$defs" | awk -v f="${name%.o}" '$2 != f { print f, $2 }'
