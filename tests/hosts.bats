@@ -50,6 +50,24 @@ handshakes() {
     assert_output "$(fixture_line rsa-good2.der "Next Update")"
 }
 
+@test "workers made with a raw clone() (as vsftpd's sessions): a revoked replacement ends the good staple" {
+    # No pthread_atfork handler runs in such a child: it must notice by itself, at its next
+    # handshake, that it is not the process that started the reloader.
+    [ "${OCSPSTAPLE_SANITIZE:-}" != thread ] || skip "ThreadSanitizer cannot follow a raw clone()"
+    start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --clone 2
+    assert_stapled rsa-good.der
+    assert_stapled rsa-good.der
+    replace_atomically "$FX/rsa-revoked.der" "$DIR/mail.der"
+    run eventually_not_stapled 5
+    assert_success
+    # Within a reload interval every worker has seen it: a run of handshakes, none "good".
+    sleep 2.5
+    for i in 1 2 3 4 5 6; do
+        run status_of
+        refute_output --partial "Cert Status: good"
+    done
+}
+
 @test "a child forked per connection (the parent never handshakes): sees replacements at once" {
     start_tls_server "$CONF" --cert "$FX/rsa.pem" --key "$FX/rsa.key" --fork-per-connection 1
     assert_stapled rsa-good.der

@@ -144,6 +144,21 @@ static int syslog_connect_locked(void)
     return 0;
 }
 
+/* reset_lock - make a lock usable whatever state it was copied in. */
+static void reset_lock(pthread_mutex_t *m)
+{
+    if (pthread_mutex_trylock(m) != 0)
+        pthread_mutex_init(m, NULL);
+    else
+        pthread_mutex_unlock(m);
+}
+
+void log_reset_after_clone(void)
+{
+    reset_lock(&bucket_lock);
+    reset_lock(&syslog_lock);
+}
+
 void log_open_syslog(void)
 {
     pthread_mutex_lock(&syslog_lock);

@@ -37,6 +37,11 @@ void log_set_capture(void (*fn)(enum log_level level, const char *text, void *ar
  * (re)load that says what was loaded, which must survive a burst of per-file messages. */
 void log_summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* log_reset_after_clone - in a process made by a raw clone(), where no fork handler ran: make
+ * the log's locks usable even if the clone copied them held (what they guard is a counter
+ * and a socket, safe to take as copied). Call before logging in such a process. */
+void log_reset_after_clone(void);
+
 /* log_msg - write one line at `level` unless filtered or rate-limited. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -76,10 +76,15 @@ static bool binding_affected(const struct binding *b, const struct changes *chan
 
 /* ---- checking responses for a certificate ------------------------------------------------ */
 
+/* by_this_update_desc - newest first; of two answers from the same second, "revoked" first:
+ * time stamps have a one-second grain, and a revocation must never lose to a "good" it cannot
+ * be told apart from by time. */
 static int by_this_update_desc(const void *a, const void *b)
 {
     const struct bound *x = a, *y = b;
-    return (x->this_update < y->this_update) - (x->this_update > y->this_update);
+    if (x->this_update != y->this_update)
+        return (x->this_update < y->this_update) - (x->this_update > y->this_update);
+    return (int)y->revoked - (int)x->revoked;
 }
 
 /* log_verdict_once - one line per version about what was decided for it. */

@@ -40,6 +40,16 @@ void certpool_unlock(void)
     pthread_mutex_unlock(&P.lock);
 }
 
+bool certpool_reset_after_clone(void)
+{
+    if (pthread_mutex_trylock(&P.lock) == 0) {
+        pthread_mutex_unlock(&P.lock);
+        return true;
+    }
+    pthread_mutex_init(&P.lock, NULL);
+    return false;
+}
+
 static size_t pooled_hash(const void *item)
 {
     return fingerprint_hash(((const struct pooled_cert *)item)->fp);

@@ -13,6 +13,7 @@
 #ifndef OCSPSTAPLE_CERTPOOL_H
 #define OCSPSTAPLE_CERTPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/x509.h>
@@ -35,5 +36,10 @@ X509 *certpool_x509(struct pooled_cert *c);
  * so that the child never inherits it held. */
 void certpool_lock(void);
 void certpool_unlock(void);
+
+/* certpool_reset_after_clone - in a process made by a raw clone(): whether the pool's lock was
+ * free when the process was made (the pool is intact); a lock held then is made usable again
+ * and false is returned. */
+bool certpool_reset_after_clone(void);
 
 #endif

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -66,7 +67,11 @@ static struct {
     pthread_mutex_t bind_lock;
     pthread_mutex_t reload_lock;
     _Atomic bool reloader_running;
-    _Atomic bool exiting; /* stop_at_exit ran: reload_lock is kept, fork handlers stand aside */
+    _Atomic bool exiting;     /* stop_at_exit ran: reload_lock is kept, fork handlers stand aside */
+    _Atomic pid_t owner_pid;  /* the process this state is for (init, fork_child, adopt_clone) */
+    _Atomic bool torn;        /* a raw clone copied a lock held mid-update: nothing to staple */
+    _Atomic bool new_process; /* forked or cloned, and no handshake has looked at its data */
+    _Atomic long long last_pass_ms; /* CLOCK_MONOTONIC, when the last pass ended */
     pthread_mutex_t reloader_start_lock;
     bool thread_failed, thread_failed_logged; /* under reloader_start_lock */
     time_t last_inline_check;                 /* under reload_lock */
@@ -78,6 +83,13 @@ static struct {
     .reload_lock = PTHREAD_MUTEX_INITIALIZER,
     .reloader_start_lock = PTHREAD_MUTEX_INITIALIZER,
 };
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 static double ms_since(const struct timespec *t0)
 {
@@ -144,7 +156,7 @@ size_t store_staple(SSL *ssl, X509 *leaf, const char *servername, unsigned char 
     unsigned char fp[20];
     size_t len = 0;
 
-    if (leaf == NULL || !cert_fingerprint(leaf, fp))
+    if (leaf == NULL || atomic_load(&S.torn) || !cert_fingerprint(leaf, fp))
         return 0;
     struct snapshot *snap = snapshot_acquire();
     if (snap == NULL)
@@ -198,6 +210,7 @@ static void reload_pass_locked(const struct timespec *deadline, bool ahead)
         (ahead && binding_pending() > 0))
         publish(&changed, ahead);
     free(changed.list);
+    atomic_store(&S.last_pass_ms, now_ms());
 }
 
 static void reload_once(const struct timespec *deadline)
@@ -267,6 +280,8 @@ static void fork_child(void)
 {
     if (!fork_locked)
         return;
+    atomic_store(&S.owner_pid, getpid());
+    atomic_store(&S.new_process, true);
     fork_parent(); /* the mutexes carry no owner: the child's only thread releases them */
     atomic_store(&S.reloader_running, false);
     S.thread_failed = false;
@@ -325,9 +340,74 @@ void store_finish_loading(void)
     pthread_mutex_unlock(&S.reload_lock);
 }
 
+/* lock_copy_free - whether `m`, as a raw clone copied it, is free: a lock held at the clone
+ * is held by a thread that does not exist in this process; it is made usable again, and the
+ * caller learns that what it guards may be half-changed. */
+static bool lock_copy_free(pthread_mutex_t *m)
+{
+    if (pthread_mutex_trylock(m) == 0) {
+        pthread_mutex_unlock(m);
+        return true;
+    }
+    pthread_mutex_init(m, NULL);
+    return false;
+}
+
+/* adopt_clone - this process is not the one the state was made for, and no fork handler told
+ * it so: it was made by the clone system call itself (vsftpd starts its sessions that way;
+ * clone3, vfork-like clones), so it has no reloader thread although the flag it copied says
+ * otherwise. It starts its own, as a forked child does. A lock the clone copied while held
+ * leaves what it guards in doubt: then this process staples nothing (logged), rather than
+ * something stale or torn. Called at a handshake; the first thread of the process does it. */
+static void adopt_clone(pid_t me)
+{
+    pid_t owner = atomic_load(&S.owner_pid);
+    if (owner == me || !atomic_compare_exchange_strong(&S.owner_pid, &owner, me))
+        return;
+    log_reset_after_clone();
+    bool intact = lock_copy_free(&S.reloader_start_lock);
+    intact &= lock_copy_free(&S.reload_lock);
+    intact &= lock_copy_free(&S.bind_lock);
+    intact &= lock_copy_free(&S.current_lock);
+    intact &= certpool_reset_after_clone();
+    atomic_store(&S.reloader_running, false);
+    atomic_store(&S.new_process, true);
+    S.thread_failed = false;
+    S.last_inline_check = 0;
+    if (!intact) {
+        atomic_store(&S.torn, true);
+        log_error("process %ld was made by clone() while ocspstaple was updating its state; "
+                  "nothing is stapled in this process",
+                  (long)me);
+    }
+}
+
+/* refresh_if_stale - the first handshake of a forked or cloned process: what it inherited may
+ * be as old as the parent's last pass, or older (a parent that never handshakes, a worker made
+ * long ago); when that is more than a reload interval ago, look at the files now, before
+ * anything is stapled (a revoked replacement must end a good staple in every process). */
+static void refresh_if_stale(void)
+{
+    if (!atomic_exchange(&S.new_process, false))
+        return;
+    if (now_ms() - atomic_load(&S.last_pass_ms) <= RELOAD_INTERVAL_MS)
+        return;
+    pthread_mutex_lock(&S.reload_lock);
+    struct timespec deadline = deadline_in(INLINE_PASS_MS);
+    reload_pass_locked(atomic_load(&S.loaded) ? NULL : &deadline, true);
+    pthread_mutex_unlock(&S.reload_lock);
+}
+
 void store_before_handshake(void)
 {
-    if (atomic_load_explicit(&S.reloader_running, memory_order_acquire) || !S.configured)
+    if (!S.configured)
+        return;
+    pid_t me = getpid();
+    if (me != atomic_load_explicit(&S.owner_pid, memory_order_acquire))
+        adopt_clone(me);
+    if (atomic_load_explicit(&S.new_process, memory_order_relaxed))
+        refresh_if_stale();
+    if (atomic_load_explicit(&S.reloader_running, memory_order_acquire))
         return;
     /* No reloader in this process (the first handshake after a fork, or a process that may not
      * start threads): hand the job to a thread, or else do it here, by one thread at a time:
@@ -376,6 +456,7 @@ static void stop_at_exit(void)
 
 static void init_once(void)
 {
+    atomic_store(&S.owner_pid, getpid());
     clock_gettime(CLOCK_MONOTONIC, &S.load_start);
     log_open_syslog();
     log_set_ratelimit(50);
