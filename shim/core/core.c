@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 
 #include "core_abi.h"
+#include "host_errors.h"
 #include "log.h"
 #include "status_callback.h"
 #include "store.h"
@@ -16,15 +17,21 @@
  * names; before a chroot, or where no thread may run, everything is read at once. */
 static void core_prepare(int before_chroot)
 {
+    struct host_errors saved;
+    host_errors_save(&saved);
     store_init();
     if (!store_start_reloader() || before_chroot)
         store_finish_loading();
+    host_errors_restore(&saved);
 }
 
 static void core_attach_context(void *ctx)
 {
+    struct host_errors saved;
+    host_errors_save(&saved);
     store_init();
     status_callback_attach((SSL_CTX *)ctx);
+    host_errors_restore(&saved);
 }
 
 static int core_host_sets_status_cb(void *ctx, void (*fp)(void))

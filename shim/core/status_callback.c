@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "host_errors.h"
 #include "log.h"
 #include "store.h"
 
@@ -44,8 +45,11 @@ static int staple_for(SSL *ssl)
     X509 *leaf = SSL_get_certificate(ssl);
     const char *servername = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 
+    struct host_errors saved;
+    host_errors_save(&saved);
     store_before_handshake();
     size_t len = store_staple(ssl, leaf, servername, &der);
+    host_errors_restore(&saved);
     if (len == 0) {
         log_debug("handshake: nothing to staple (SNI %s)", servername ? servername : "none");
         return SSL_TLSEXT_ERR_NOACK;

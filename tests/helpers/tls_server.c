@@ -269,6 +269,11 @@ int main(int argc, char **argv)
     if (port <= 0 || pair_count == 0)
         die("usage: tls_server --port P --cert C --key K [...]");
 
+    /* An error of the host's own, queued and not read yet: whatever the shim does in this
+     * thread (its core loaded at the chroot or the first context, files read, responses
+     * checked) must leave it there, alone. */
+    ERR_raise_data(ERR_LIB_USER, 42, "the host's own queued error");
+
     listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -284,6 +289,12 @@ int main(int argc, char **argv)
     main_ctx = make_ctx(pairs, pair_count, sni_name != NULL);
     if (sni_name != NULL)
         sni_ctx = make_ctx(&sni_pair, 1, 0);
+    const char *data = NULL;
+    int flags = 0;
+    unsigned long queued = ERR_get_error_all(NULL, NULL, NULL, &data, &flags);
+    if (ERR_GET_LIB(queued) != ERR_LIB_USER || ERR_GET_REASON(queued) != 42 || data == NULL ||
+        strcmp(data, "the host's own queued error") != 0 || ERR_peek_error() != 0)
+        die("the host's OpenSSL error queue was changed");
     fprintf(stderr, "tls_server: listening on 127.0.0.1:%d\n", port);
 
     if (per_connection) {
