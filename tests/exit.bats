@@ -11,12 +11,8 @@ EXIT_HOST="$BUILD_DIR/tests/exit_host"
 ENTRIES=200
 
 setup_file() {
-    G="$FX/exit-many"
-    if [ ! -e "$G/ec.der" ]; then
-        make -C "$ROOT" --no-print-directory -s build/bench/bench-gen >&2
-        "$ROOT/build/bench/bench-gen" "$G" "$ENTRIES" 2 >&2
-    fi
-    export G
+    export G="$FX/exit-many"
+    many_leaves "$G" "$ENTRIES"
 }
 
 setup() {

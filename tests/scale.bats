@@ -10,14 +10,8 @@ MANY=3000
 HS_LOOP="$BUILD_DIR/tests/hs_loop"
 
 setup_file() {
-    # Distinct leaves with a response each, from the benchmark's generator (OpenSSL's API in
-    # one process: the openssl command would take minutes for thousands of responses).
-    G="$FX/many"
-    if [ ! -e "$G/ec.der" ]; then
-        make -C "$ROOT" --no-print-directory -s build/bench/bench-gen >&2
-        "$ROOT/build/bench/bench-gen" "$G" "$MANY" 2 >&2
-    fi
-    export G
+    export G="$FX/many"
+    many_leaves "$G" "$MANY"
 }
 
 setup() {

@@ -19,6 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lock_reset.h"
+
 static _Atomic int current_level = LOG_LEVEL_INFO;
 static _Atomic int current_target = LOG_TARGET_SYSLOG;
 static pthread_mutex_t bucket_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -144,19 +146,10 @@ static int syslog_connect_locked(void)
     return 0;
 }
 
-/* reset_lock - make a lock usable whatever state it was copied in. */
-static void reset_lock(pthread_mutex_t *m)
-{
-    if (pthread_mutex_trylock(m) != 0)
-        pthread_mutex_init(m, NULL);
-    else
-        pthread_mutex_unlock(m);
-}
-
 void log_reset_after_clone(void)
 {
-    reset_lock(&bucket_lock);
-    reset_lock(&syslog_lock);
+    (void)lock_reset_after_clone(&bucket_lock);
+    (void)lock_reset_after_clone(&syslog_lock);
 }
 
 void log_open_syslog(void)

@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "lock_reset.h"
 #include "log.h"
 #include "ptrtable.h"
 #include "validate.h"
@@ -42,12 +43,7 @@ void certpool_unlock(void)
 
 bool certpool_reset_after_clone(void)
 {
-    if (pthread_mutex_trylock(&P.lock) == 0) {
-        pthread_mutex_unlock(&P.lock);
-        return true;
-    }
-    pthread_mutex_init(&P.lock, NULL);
-    return false;
+    return lock_reset_after_clone(&P.lock);
 }
 
 static size_t pooled_hash(const void *item)

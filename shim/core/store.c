@@ -43,6 +43,7 @@
 #include "binding.h"
 #include "certpool.h"
 #include "config.h"
+#include "lock_reset.h"
 #include "log.h"
 #include "served.h"
 #include "snapshot.h"
@@ -340,19 +341,6 @@ void store_finish_loading(void)
     pthread_mutex_unlock(&S.reload_lock);
 }
 
-/* lock_copy_free - whether `m`, as a raw clone copied it, is free: a lock held at the clone
- * is held by a thread that does not exist in this process; it is made usable again, and the
- * caller learns that what it guards may be half-changed. */
-static bool lock_copy_free(pthread_mutex_t *m)
-{
-    if (pthread_mutex_trylock(m) == 0) {
-        pthread_mutex_unlock(m);
-        return true;
-    }
-    pthread_mutex_init(m, NULL);
-    return false;
-}
-
 /* adopt_clone - this process is not the one the state was made for, and no fork handler told
  * it so: it was made by the clone system call itself (vsftpd starts its sessions that way;
  * clone3, vfork-like clones), so it has no reloader thread although the flag it copied says
@@ -365,10 +353,10 @@ static void adopt_clone(pid_t me)
     if (owner == me || !atomic_compare_exchange_strong(&S.owner_pid, &owner, me))
         return;
     log_reset_after_clone();
-    bool intact = lock_copy_free(&S.reloader_start_lock);
-    intact &= lock_copy_free(&S.reload_lock);
-    intact &= lock_copy_free(&S.bind_lock);
-    intact &= lock_copy_free(&S.current_lock);
+    bool intact = lock_reset_after_clone(&S.reloader_start_lock);
+    intact &= lock_reset_after_clone(&S.reload_lock);
+    intact &= lock_reset_after_clone(&S.bind_lock);
+    intact &= lock_reset_after_clone(&S.current_lock);
     intact &= certpool_reset_after_clone();
     atomic_store(&S.reloader_running, false);
     atomic_store(&S.new_process, true);

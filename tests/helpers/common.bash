@@ -285,3 +285,15 @@ require_faketime() {
     [ -e "$FAKETIME_LIB" ] || skip "libfaketime is not installed"
     [ -z "${OCSPSTAPLE_SANITIZE:-}" ] || skip "libfaketime deadlocks with a preloaded sanitizer runtime"
 }
+
+# many_leaves DIR N - in DIR (made once per suite run), N distinct leaves with a response each
+# (DIR/scale/NNNNN-chain.pem, .der) and a served one (DIR/ec-chain.pem, ec.key, ec.der), from
+# the benchmark's generator: OpenSSL's API in one process, where the openssl command would take
+# minutes for thousands of responses.
+many_leaves() {
+    local dir=$1 n=$2
+    if [ ! -e "$dir/ec.der" ]; then
+        make -C "$ROOT" --no-print-directory -s build/bench/bench-gen >&2
+        "$ROOT/build/bench/bench-gen" "$dir" "$n" 2 >&2
+    fi
+}
