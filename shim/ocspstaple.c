@@ -11,10 +11,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
-
-#ifndef OCSPSTAPLE_VERSION
-#define OCSPSTAPLE_VERSION "0.1"
-#endif
+#include "version.h"
 
 static void usage(FILE *out)
 {
