@@ -55,8 +55,8 @@ CORE_SRC    := shim/core.c shim/status_callback.c shim/store.c shim/sources.c sh
 HEADERS     := $(wildcard shim/*.h)
 
 # The command links the same configuration, file and validation code as the core.
-CMD_SRC     := shim/ocspstaple.c shim/check.c shim/report.c shim/fetch.c shim/ocsp_http.c \
-               shim/validate.c shim/config.c shim/files.c shim/log.c
+CMD_SRC     := shim/ocspstaple.c shim/check.c shim/report.c shim/fetch.c shim/fetch_pool.c \
+               shim/ocsp_http.c shim/validate.c shim/config.c shim/files.c shim/log.c
 
 PRELOAD_OBJ := $(PRELOAD_SRC:shim/%.c=$(BUILD)/preload/%.o)
 CMD_OBJ     := $(CMD_SRC:shim/%.c=$(BUILD)/cmd/%.o)

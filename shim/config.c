@@ -95,6 +95,8 @@ void config_defaults(struct config *cfg)
     cfg->skew = 300;
     cfg->serve_revoked = false;
     cfg->fetch_timeout = 10;
+    cfg->fetch_concurrency = 16;
+    cfg->fetch_per_responder = 4;
 }
 
 static void free_entry(struct staple_entry *e)
@@ -328,7 +330,8 @@ static void parse_staples(struct config *cfg, config_setting_t *list)
     }
 }
 
-/* parse_seconds - an integer setting within [min, max] into *out; else logged, *out unchanged. */
+/* parse_seconds - an integer setting (seconds, or a count) within [min, max] into *out; else
+ * logged, *out unchanged. */
 static void parse_seconds(struct config *cfg, const config_setting_t *s, const char *name,
                           long long min, long long max, const char *range, long *out)
 {
@@ -375,6 +378,10 @@ static void parse_top(struct config *cfg, config_setting_t *s)
     } else if (strcmp(name, "fetch_timeout") == 0) {
         parse_seconds(cfg, s, name, 1, 600, "must be between 1 and 600 seconds",
                       &cfg->fetch_timeout);
+    } else if (strcmp(name, "fetch_concurrency") == 0) {
+        parse_seconds(cfg, s, name, 1, 256, "must be between 1 and 256", &cfg->fetch_concurrency);
+    } else if (strcmp(name, "fetch_per_responder") == 0) {
+        parse_seconds(cfg, s, name, 1, 64, "must be between 1 and 64", &cfg->fetch_per_responder);
     } else if (strcmp(name, "response_dir") == 0) {
         if (want_type(cfg, s, name, CONFIG_TYPE_STRING))
             cfg->response_dir = dup_path(cfg, s, name);
@@ -383,7 +390,8 @@ static void parse_top(struct config *cfg, config_setting_t *s)
     } else {
         problem(cfg, s, name,
                 "unknown setting (known: log_level, log_target, verify, skew, serve_revoked, "
-                "response_dir, fetch_timeout, staples); ignored");
+                "response_dir, fetch_timeout, fetch_concurrency, fetch_per_responder, staples); "
+                "ignored");
     }
 }
 

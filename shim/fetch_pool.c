@@ -1,0 +1,186 @@
+/*
+ * fetch_pool.c - worker threads making the requests of one fetch run (see fetch_pool.h).
+ *
+ * The command is a short-lived process, so plain threads: up to `total` workers, one mutex and
+ * one condition variable over the jobs grouped by responder. A worker takes the next pending
+ * job of a responder that is below its own bound, makes the exchange without the lock, and
+ * keeps its connection for the next job of the same responder (ocsp_exchange reopens it for
+ * another one). OpenSSL's error queue is per thread, and workers log nothing.
+ */
+#include "fetch_pool.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The jobs of one responder URL, in the order given. */
+struct responder {
+    const char *url;
+    size_t *jobs; /* indexes into the job array */
+    size_t count, next;
+    int active; /* requests in flight */
+    bool dead;  /* a request got no answer within the timeout */
+    char dead_why[256];
+};
+
+struct pool {
+    struct fetch_job *jobs;
+    const struct fetch_limits *lim;
+    struct responder *responders;
+    size_t responder_count, pending;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+};
+
+/* group - the responders of `jobs`, each with its jobs in order. Returns 0 or -1 (memory). */
+static int group(struct pool *p, size_t count)
+{
+    size_t *which = calloc(count, sizeof(*which));
+
+    p->responders = calloc(count, sizeof(*p->responders));
+    if (which == NULL || p->responders == NULL) {
+        free(which);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        size_t r = 0;
+        while (r < p->responder_count && strcmp(p->responders[r].url, p->jobs[i].url) != 0)
+            r++;
+        if (r == p->responder_count)
+            p->responders[p->responder_count++].url = p->jobs[i].url;
+        p->responders[r].count++;
+        which[i] = r;
+    }
+    for (size_t r = 0; r < p->responder_count; r++) {
+        p->responders[r].jobs = calloc(p->responders[r].count, sizeof(size_t));
+        if (p->responders[r].jobs == NULL) {
+            free(which);
+            return -1;
+        }
+        p->responders[r].count = 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        struct responder *r = &p->responders[which[i]];
+        r->jobs[r->count++] = i;
+    }
+    free(which);
+    p->pending = count;
+    return 0;
+}
+
+/* fail_dead - the job `i` of dead responder `r`, failed without asking. Under the lock. */
+static void fail_dead(struct pool *p, struct responder *r, size_t i)
+{
+    struct ocsp_failure *f = &p->jobs[i].failure;
+
+    memset(f, 0, sizeof(*f));
+    f->no_answer = true;
+    snprintf(f->why, sizeof(f->why), "not asked: %s", r->dead_why);
+}
+
+/* take - the next job for a worker whose connection goes to `prefer` (or NULL): a job of that
+ * responder when it may have one more request in flight, else of the first that may. Jobs of
+ * dead responders are failed on the way. Waits while every pending job is held back by its
+ * responder's bound. Returns the job's index and its responder, or false when none is left.
+ * Under the lock. */
+static bool take(struct pool *p, struct responder *prefer, size_t *job, struct responder **resp)
+{
+    for (;;) {
+        struct responder *pick = NULL;
+        for (size_t k = 0; k < p->responder_count; k++) {
+            struct responder *r = &p->responders[k];
+            while (r->dead && r->next < r->count) {
+                fail_dead(p, r, r->jobs[r->next++]);
+                p->pending--;
+            }
+            if (r->next < r->count && r->active < p->lim->per_responder &&
+                (pick == NULL || r == prefer))
+                pick = r;
+        }
+        if (pick != NULL) {
+            *job = pick->jobs[pick->next++];
+            *resp = pick;
+            pick->active++;
+            p->pending--;
+            return true;
+        }
+        if (p->pending == 0)
+            return false;
+        pthread_cond_wait(&p->changed, &p->lock);
+    }
+}
+
+/* worker - take jobs until none is left; one kept-alive connection at a time. */
+static void *worker(void *arg)
+{
+    struct pool *p = arg;
+    struct ocsp_conn *conn = NULL;
+    struct responder *last = NULL, *r = NULL;
+    size_t i = 0;
+
+    pthread_mutex_lock(&p->lock);
+    while (take(p, last, &i, &r)) {
+        pthread_mutex_unlock(&p->lock);
+        struct fetch_job *j = &p->jobs[i];
+        j->der = ocsp_exchange(&conn, j->url, j->req, p->lim->timeout, &j->len, &j->failure);
+        pthread_mutex_lock(&p->lock);
+        r->active--;
+        if (j->der == NULL && j->failure.no_answer && !r->dead) {
+            r->dead = true;
+            snprintf(r->dead_why, sizeof(r->dead_why),
+                     "the responder gave no answer within %d s earlier in this run",
+                     p->lim->timeout);
+        }
+        last = r;
+        pthread_cond_broadcast(&p->changed);
+    }
+    pthread_mutex_unlock(&p->lock);
+    ocsp_conn_close(conn);
+    return NULL;
+}
+
+int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limits *lim)
+{
+    struct pool p = {.jobs = jobs, .lim = lim};
+    pthread_t *threads = NULL;
+    size_t started = 0;
+    int rc = -1;
+
+    for (size_t i = 0; i < count; i++) {
+        jobs[i].der = NULL;
+        jobs[i].len = 0;
+        memset(&jobs[i].failure, 0, sizeof(jobs[i].failure));
+        snprintf(jobs[i].failure.why, sizeof(jobs[i].failure.why), "not asked: out of memory");
+    }
+    if (count == 0)
+        return 0;
+    if (pthread_mutex_init(&p.lock, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&p.changed, NULL) != 0) {
+        pthread_mutex_destroy(&p.lock);
+        return -1;
+    }
+    size_t want = lim->total > 0 && (size_t)lim->total < count ? (size_t)lim->total : count;
+    if (group(&p, count) != 0 || (threads = calloc(want, sizeof(*threads))) == NULL)
+        goto out;
+    while (started < want && pthread_create(&threads[started], NULL, worker, &p) == 0)
+        started++;
+    if (started == 0) {
+        for (size_t i = 0; i < count; i++)
+            snprintf(jobs[i].failure.why, sizeof(jobs[i].failure.why),
+                     "not asked: no thread could be started");
+        goto out;
+    }
+    for (size_t t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    rc = 0;
+out:
+    free(threads);
+    for (size_t r = 0; r < p.responder_count; r++)
+        free(p.responders[r].jobs);
+    free(p.responders);
+    pthread_cond_destroy(&p.changed);
+    pthread_mutex_destroy(&p.lock);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * fetch_pool.h - the requests of one `ocspstaple fetch` run, made concurrently: bounded in
+ * total and per responder, over kept-alive connections, with one deadline per responder.
+ */
+#ifndef OCSPSTAPLE_FETCH_POOL_H
+#define OCSPSTAPLE_FETCH_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ocsp.h>
+
+#include "ocsp_http.h"
+
+/* One request to make, and its outcome. */
+struct fetch_job {
+    const char *url;    /* the responder (the caller owns it) */
+    OCSP_REQUEST *req;  /* the request (the caller owns it) */
+    unsigned char *der; /* the answer (OPENSSL_malloc'ed; the caller frees it), or NULL */
+    size_t len;
+    struct ocsp_failure failure; /* why der is NULL */
+};
+
+struct fetch_limits {
+    int timeout;       /* seconds one exchange may take (fetch_timeout) */
+    int total;         /* requests in flight at once, all responders together */
+    int per_responder; /* requests in flight at once to one responder (one URL) */
+};
+
+/* fetch_pool_run - make every job's request, at most `total` at once and `per_responder` at
+ * once to one responder URL, each worker keeping its connection to a responder alive between
+ * requests. Once a request to a responder got no answer within the timeout, that responder's
+ * remaining jobs fail at once (failure.why says so; failure.no_answer is set) instead of each
+ * waiting again; other responders go on. Returns 0, or -1 when no worker could be started (every
+ * job then failed, with its reason). Logs nothing: the caller reports each job. */
+int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limits *lim);
+
+#endif
