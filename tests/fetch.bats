@@ -201,13 +201,10 @@ EOF
 @test "the responder named in the certificate (AIA) is used when no responder is set" {
     start_responder index.txt
     "$ROOT/tests/helpers/mkfixtures.sh" "$BATS_TEST_TMPDIR/pki" "$RESPONDER_URL"
-    # The new PKI has its own CA: a responder for it.
+    # The new PKI has its own CA: a responder for it, on the port named in its certificates.
     stop_responder
     local pki="$BATS_TEST_TMPDIR/pki"
-    (cd "$pki" && exec setsid openssl ocsp -index index.txt -port "$RESPONDER_PORT" \
-        -rsigner ca.pem -rkey ca.key -CA ca.pem -ndays 7) > "$RESPONDER_LOG" 2>&1 < /dev/null 3>&- &
-    echo $! >> "$HOSTS_FILE"
-    wait_listening "$RESPONDER_PORT" $! "$RESPONDER_LOG"
+    STUB_PORT=$RESPONDER_PORT start_responder index.txt ca "$pki"
     write_conf "$CONF" <<EOF
 staples = ( { certificate = "$pki/rsa-chain.pem"; response = "$RESP"; } );
 EOF
