@@ -3,9 +3,10 @@
  *
  * The command is a short-lived process, so plain threads: up to `total` workers, one mutex and
  * one condition variable over the jobs grouped by responder. A worker takes the next pending
- * job of a responder that is below its own bound, makes the exchange without the lock, and
- * keeps its connection for the next job of the same responder (ocsp_exchange reopens it for
- * another one). OpenSSL's error queue is per thread, and workers log nothing.
+ * job of a responder that is below its own bound, with one of that responder's idle kept-alive
+ * connections if there is one, makes the exchange without the lock, and gives the connection
+ * back to the responder when it may be reused: a responder never has more connections than its
+ * bound, whichever workers use them. OpenSSL's error queue is per thread; workers log nothing.
  */
 #include "fetch_pool.h"
 
@@ -19,8 +20,10 @@ struct responder {
     const char *url;
     size_t *jobs; /* indexes into the job array */
     size_t count, next;
-    int active; /* requests in flight */
-    bool dead;  /* a request got no answer within the timeout */
+    int active;              /* requests in flight */
+    struct ocsp_conn **idle; /* kept-alive connections not in use (at most per_responder) */
+    int idle_count;
+    bool dead; /* a request got no answer within the timeout */
     char dead_why[256];
 };
 
@@ -54,7 +57,8 @@ static int group(struct pool *p, size_t count)
     }
     for (size_t r = 0; r < p->responder_count; r++) {
         p->responders[r].jobs = calloc(p->responders[r].count, sizeof(size_t));
-        if (p->responders[r].jobs == NULL) {
+        p->responders[r].idle = calloc((size_t)p->lim->per_responder, sizeof(struct ocsp_conn *));
+        if (p->responders[r].jobs == NULL || p->responders[r].idle == NULL) {
             free(which);
             return -1;
         }
@@ -79,12 +83,11 @@ static void fail_dead(struct pool *p, struct responder *r, size_t i)
     snprintf(f->why, sizeof(f->why), "not asked: %s", r->dead_why);
 }
 
-/* take - the next job for a worker whose connection goes to `prefer` (or NULL): a job of that
- * responder when it may have one more request in flight, else of the first that may. Jobs of
- * dead responders are failed on the way. Waits while every pending job is held back by its
+/* take - the next job: of the first responder that may have one more request in flight. Jobs
+ * of dead responders are failed on the way. Waits while every pending job is held back by its
  * responder's bound. Returns the job's index and its responder, or false when none is left.
  * Under the lock. */
-static bool take(struct pool *p, struct responder *prefer, size_t *job, struct responder **resp)
+static bool take(struct pool *p, size_t *job, struct responder **resp)
 {
     for (;;) {
         struct responder *pick = NULL;
@@ -94,8 +97,7 @@ static bool take(struct pool *p, struct responder *prefer, size_t *job, struct r
                 fail_dead(p, r, r->jobs[r->next++]);
                 p->pending--;
             }
-            if (r->next < r->count && r->active < p->lim->per_responder &&
-                (pick == NULL || r == prefer))
+            if (pick == NULL && r->next < r->count && r->active < p->lim->per_responder)
                 pick = r;
         }
         if (pick != NULL) {
@@ -111,32 +113,34 @@ static bool take(struct pool *p, struct responder *prefer, size_t *job, struct r
     }
 }
 
-/* worker - take jobs until none is left; one kept-alive connection at a time. */
+/* worker - take jobs until none is left, over the responders' kept-alive connections. */
 static void *worker(void *arg)
 {
     struct pool *p = arg;
-    struct ocsp_conn *conn = NULL;
-    struct responder *last = NULL, *r = NULL;
+    struct responder *r = NULL;
     size_t i = 0;
 
     pthread_mutex_lock(&p->lock);
-    while (take(p, last, &i, &r)) {
+    while (take(p, &i, &r)) {
+        struct ocsp_conn *conn = r->idle_count > 0 ? r->idle[--r->idle_count] : NULL;
         pthread_mutex_unlock(&p->lock);
         struct fetch_job *j = &p->jobs[i];
         j->der = ocsp_exchange(&conn, j->url, j->req, p->lim->timeout, &j->len, &j->failure);
         pthread_mutex_lock(&p->lock);
         r->active--;
+        if (conn != NULL && r->idle_count < p->lim->per_responder)
+            r->idle[r->idle_count++] = conn;
+        else
+            ocsp_conn_close(conn);
         if (j->der == NULL && j->failure.no_answer && !r->dead) {
             r->dead = true;
             snprintf(r->dead_why, sizeof(r->dead_why),
                      "the responder gave no answer within %d s earlier in this run",
                      p->lim->timeout);
         }
-        last = r;
         pthread_cond_broadcast(&p->changed);
     }
     pthread_mutex_unlock(&p->lock);
-    ocsp_conn_close(conn);
     return NULL;
 }
 
@@ -177,8 +181,12 @@ int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limi
     rc = 0;
 out:
     free(threads);
-    for (size_t r = 0; r < p.responder_count; r++)
+    for (size_t r = 0; r < p.responder_count; r++) {
+        while (p.responders[r].idle_count > 0)
+            ocsp_conn_close(p.responders[r].idle[--p.responders[r].idle_count]);
+        free(p.responders[r].idle);
         free(p.responders[r].jobs);
+    }
     free(p.responders);
     pthread_cond_destroy(&p.changed);
     pthread_mutex_destroy(&p.lock);

@@ -28,11 +28,12 @@ struct fetch_limits {
 };
 
 /* fetch_pool_run - make every job's request, at most `total` at once and `per_responder` at
- * once to one responder URL, each worker keeping its connection to a responder alive between
- * requests. Once a request to a responder got no answer within the timeout, that responder's
- * remaining jobs fail at once (failure.why says so; failure.no_answer is set) instead of each
- * waiting again; other responders go on. Returns 0, or -1 when no worker could be started (every
- * job then failed, with its reason). Logs nothing: the caller reports each job. */
+ * once to one responder URL, over at most `per_responder` kept-alive connections to it, reused
+ * from one request to the next. Once a request to a responder got no answer within the timeout,
+ * that responder's remaining jobs fail at once (failure.why says so; failure.no_answer is set)
+ * instead of each waiting again; other responders go on. Returns 0, or -1 when no worker could
+ * be started (every job then failed, with its reason). Logs nothing: the caller reports each
+ * job. Not reentrant across threads (one run at a time). */
 int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limits *lim);
 
 #endif
