@@ -46,15 +46,18 @@ static int group(struct pool *p, size_t count)
         free(which);
         return -1;
     }
+    size_t n = 0; /* responders so far */
     for (size_t i = 0; i < count; i++) {
+        const char *url = p->jobs[i].url;
         size_t r = 0;
-        while (r < p->responder_count && strcmp(p->responders[r].url, p->jobs[i].url) != 0)
+        while (r < n && strcmp(p->responders[r].url, url) != 0)
             r++;
-        if (r == p->responder_count)
-            p->responders[p->responder_count++].url = p->jobs[i].url;
+        if (r == n)
+            p->responders[n++].url = url;
         p->responders[r].count++;
         which[i] = r;
     }
+    p->responder_count = n;
     for (size_t r = 0; r < p->responder_count; r++) {
         p->responders[r].jobs = calloc(p->responders[r].count, sizeof(size_t));
         p->responders[r].idle = calloc((size_t)p->lim->per_responder, sizeof(struct ocsp_conn *));
