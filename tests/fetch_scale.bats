@@ -212,3 +212,12 @@ CONF
     run grep -c "HIT/" "$SQUID_DIR/access.log"
     assert_output 2
 }
+
+@test "fetch_concurrency and fetch_per_responder out of range: refused with the reason, defaults kept" {
+    STUB_ARGS="--log $STUBLOG" start_responder index.txt
+    conf "fetch_concurrency = 0; fetch_per_responder = 65;" "$(entries 3 rsa-chain.pem "$RESPONDER_URL")"
+    run ocspstaple_cmd fetch -c "$CONF"
+    assert_output --partial "setting 'fetch_concurrency': must be between 1 and 256"
+    assert_output --partial "setting 'fetch_per_responder': must be between 1 and 64"
+    [ "$(requests method | wc -l)" -eq 3 ]
+}
