@@ -257,6 +257,7 @@ fuzz-run-config: fuzz-seed
 #   make bench         the five measurements (several minutes; needs valgrind, installed on
 #                      Debian/Ubuntu as root); BENCH_FLAGS="--only 1,4 --rounds 9" for a subset
 #   make bench-smoke   a few seconds: the bench programs run and the shim staples in them
+#   (both then run tests/bench/fetch.sh: `ocspstaple fetch` against a slow and a dead responder)
 .PHONY: bench bench-smoke
 
 BENCH_DIR   := $(BUILD)/bench
@@ -265,12 +266,14 @@ BENCH_PROGS := $(BENCH_DIR)/bench $(BENCH_DIR)/bench-gen $(BENCH_DIR)/bench-hs \
 BENCH_RUN    = $(BENCH_DIR)/bench --bindir $(BENCH_DIR) --shim $(BUILD)/libocspstaple.so \
                --empty $(BENCH_DIR)/libempty.so
 
-bench: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BENCH_PROGS)
+bench: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BUILD)/ocspstaple $(BENCH_PROGS)
 	@tests/bench/deps.sh
 	$(BENCH_RUN) $(BENCH_FLAGS)
+	tests/bench/fetch.sh $(BUILD)
 
-bench-smoke: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BENCH_PROGS)
+bench-smoke: $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so $(BUILD)/ocspstaple $(BENCH_PROGS)
 	$(BENCH_RUN) --smoke
+	tests/bench/fetch.sh $(BUILD) --smoke
 
 $(BENCH_DIR)/bench: tests/bench/bench.c
 	@mkdir -p $(@D)

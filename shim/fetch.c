@@ -283,6 +283,27 @@ static void entry_work_free(struct entry_work *w)
     free(w->url);
 }
 
+/* The entries being concluded, as the pool hands their answers in. */
+struct concluding {
+    const struct config *cfg;
+    const struct fetch_options *opt;
+    struct entry_work *work; /* every entry, in order; those with a request own a job */
+    size_t next;             /* the next entry to look at */
+};
+
+/* conclude_answered - fetch_answered_fn: the entry whose request this job was is concluded,
+ * and the answer freed. */
+static void conclude_answered(struct fetch_job *job, void *arg)
+{
+    struct concluding *c = arg;
+
+    while (c->work[c->next].req == NULL)
+        c->next++; /* entries without a request were decided before */
+    conclude_entry(c->cfg, c->opt, &c->work[c->next++], job);
+    OPENSSL_free(job->der);
+    job->der = NULL;
+}
+
 /* log_dead_responders - one line per responder that gave no answer within the timeout, with the
  * number of its requests that were then not made. */
 static void log_dead_responders(const struct fetch_job *jobs, size_t count, long timeout)
@@ -340,21 +361,18 @@ int fetch_run(const char *config_path, const struct fetch_options *opt)
     }
     struct fetch_limits lim = {(int)cfg.fetch_timeout, (int)cfg.fetch_concurrency,
                                (int)cfg.fetch_per_responder};
-    if (fetch_pool_run(jobs, asked, &lim) != 0)
+    struct concluding c = {&cfg, opt, work, 0};
+    if (fetch_pool_run(jobs, asked, &lim, conclude_answered, &c) != 0)
         log_error("%s: the requests could not be started", config_path);
     log_dead_responders(jobs, asked, cfg.fetch_timeout);
-    for (size_t i = 0, j = 0; i < with_cert; i++) {
+    for (size_t i = 0; i < with_cert; i++) {
         struct entry_work *w = &work[i];
-        if (w->req != NULL)
-            conclude_entry(&cfg, opt, w, &jobs[j++]);
         if (w->result != OUTCOME_OK)
             failed = true;
         if (w->counts && !w->stapleable_after)
             unstapleable = true;
         entry_work_free(w);
     }
-    for (size_t j = 0; j < asked; j++)
-        OPENSSL_free(jobs[j].der);
     free(work);
     free(jobs);
     if (with_cert == 0)

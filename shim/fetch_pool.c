@@ -32,6 +32,7 @@ struct pool {
     const struct fetch_limits *lim;
     struct responder *responders;
     size_t responder_count, pending;
+    bool *done; /* per job: its outcome is in */
     pthread_mutex_t lock;
     pthread_cond_t changed;
 };
@@ -76,7 +77,8 @@ static int group(struct pool *p, size_t count)
     return 0;
 }
 
-/* fail_dead - the job `i` of dead responder `r`, failed without asking. Under the lock. */
+/* fail_dead - the job `i` of dead responder `r`, failed without asking (and done). Under the
+ * lock. */
 static void fail_dead(struct pool *p, struct responder *r, size_t i)
 {
     struct ocsp_failure *f = &p->jobs[i].failure;
@@ -84,6 +86,7 @@ static void fail_dead(struct pool *p, struct responder *r, size_t i)
     memset(f, 0, sizeof(*f));
     f->no_answer = true;
     snprintf(f->why, sizeof(f->why), "not asked: %s", r->dead_why);
+    p->done[i] = true;
 }
 
 /* take - the next job: of the first responder that may have one more request in flight. Jobs
@@ -99,6 +102,7 @@ static bool take(struct pool *p, size_t *job, struct responder **resp)
             while (r->dead && r->next < r->count) {
                 fail_dead(p, r, r->jobs[r->next++]);
                 p->pending--;
+                pthread_cond_broadcast(&p->changed); /* the caller may be waiting for it */
             }
             if (pick == NULL && r->next < r->count && r->active < p->lim->per_responder)
                 pick = r;
@@ -141,17 +145,20 @@ static void *worker(void *arg)
                      "the responder gave no answer within %d s earlier in this run",
                      p->lim->timeout);
         }
+        p->done[i] = true;
         pthread_cond_broadcast(&p->changed);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
-int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limits *lim)
+int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limits *lim,
+                   fetch_answered_fn answered, void *arg)
 {
     struct pool p = {.jobs = jobs, .lim = lim};
     pthread_t *threads = NULL;
     size_t started = 0;
+    bool have_lock = false, have_cond = false;
     int rc = -1;
 
     for (size_t i = 0; i < count; i++) {
@@ -162,26 +169,36 @@ int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limi
     }
     if (count == 0)
         return 0;
-    if (pthread_mutex_init(&p.lock, NULL) != 0)
-        return -1;
-    if (pthread_cond_init(&p.changed, NULL) != 0) {
-        pthread_mutex_destroy(&p.lock);
-        return -1;
-    }
     size_t want = lim->total > 0 && (size_t)lim->total < count ? (size_t)lim->total : count;
-    if (group(&p, count) != 0 || (threads = calloc(want, sizeof(*threads))) == NULL)
-        goto out;
+    have_lock = pthread_mutex_init(&p.lock, NULL) == 0;
+    have_cond = have_lock && pthread_cond_init(&p.changed, NULL) == 0;
+    p.done = calloc(count, sizeof(*p.done));
+    if (!have_cond || p.done == NULL || group(&p, count) != 0 ||
+        (threads = calloc(want, sizeof(*threads))) == NULL)
+        goto unasked;
     while (started < want && pthread_create(&threads[started], NULL, worker, &p) == 0)
         started++;
     if (started == 0) {
         for (size_t i = 0; i < count; i++)
             snprintf(jobs[i].failure.why, sizeof(jobs[i].failure.why),
                      "not asked: no thread could be started");
-        goto out;
+        goto unasked;
+    }
+    /* Each answer to the caller in order, as soon as it is in, while the workers go on. */
+    for (size_t i = 0; i < count; i++) {
+        pthread_mutex_lock(&p.lock);
+        while (!p.done[i])
+            pthread_cond_wait(&p.changed, &p.lock);
+        pthread_mutex_unlock(&p.lock);
+        answered(&jobs[i], arg);
     }
     for (size_t t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
     rc = 0;
+    goto out;
+unasked:
+    for (size_t i = 0; i < count; i++)
+        answered(&jobs[i], arg);
 out:
     free(threads);
     for (size_t r = 0; r < p.responder_count; r++) {
@@ -191,7 +208,10 @@ out:
         free(p.responders[r].jobs);
     }
     free(p.responders);
-    pthread_cond_destroy(&p.changed);
-    pthread_mutex_destroy(&p.lock);
+    free(p.done);
+    if (have_cond)
+        pthread_cond_destroy(&p.changed);
+    if (have_lock)
+        pthread_mutex_destroy(&p.lock);
     return rc;
 }

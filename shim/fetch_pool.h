@@ -27,13 +27,19 @@ struct fetch_limits {
     int per_responder; /* requests in flight at once to one responder (one URL) */
 };
 
+/* fetch_answered_fn - called with each job once its outcome is in (der, or failure), in the
+ * order of the jobs, on the thread that called fetch_pool_run, while the other requests go on.
+ * It may take the job's der (and set it to NULL). */
+typedef void (*fetch_answered_fn)(struct fetch_job *job, void *arg);
+
 /* fetch_pool_run - make every job's request, at most `total` at once and `per_responder` at
  * once to one responder URL, over at most `per_responder` kept-alive connections to it, reused
- * from one request to the next. Once a request to a responder got no answer within the timeout,
- * that responder's remaining jobs fail at once (failure.why says so; failure.no_answer is set)
- * instead of each waiting again; other responders go on. Returns 0, or -1 when no worker could
- * be started (every job then failed, with its reason). Logs nothing: the caller reports each
- * job. Not reentrant across threads (one run at a time). */
-int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limits *lim);
+ * from one request to the next, and hand each job to `answered` as above. Once a request to a
+ * responder got no answer within the timeout, that responder's remaining jobs fail at once
+ * (failure.why says so; failure.no_answer is set) instead of each waiting again; other
+ * responders go on. Returns 0, or -1 when no worker could be started (every job then failed,
+ * with its reason, and was still handed to `answered`). Logs nothing. One run at a time. */
+int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limits *lim,
+                   fetch_answered_fn answered, void *arg);
 
 #endif
