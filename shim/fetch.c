@@ -7,7 +7,7 @@
  * by the entry (`responder`) or by the certificate (Authority Information Access), judge the
  * answer the same way, and replace the file atomically when the answer is better. The requests
  * of all entries are made together (fetch_pool.c: concurrently, over kept-alive connections),
- * the answers judged and written in the order of the configuration. A worse
+ * each answer judged and written as soon as it is in. A worse
  * answer (invalid, older) never replaces a stapleable response; a revocation is written only
  * when its signature verifies, and said loudly.
  */
@@ -283,23 +283,20 @@ static void entry_work_free(struct entry_work *w)
     free(w->url);
 }
 
-/* The entries being concluded, as the pool hands their answers in. */
+/* What every entry's conclusion needs. */
 struct concluding {
     const struct config *cfg;
     const struct fetch_options *opt;
-    struct entry_work *work; /* every entry, in order; those with a request own a job */
-    size_t next;             /* the next entry to look at */
 };
 
-/* conclude_answered - fetch_answered_fn: the entry whose request this job was is concluded,
- * and the answer freed. */
+/* conclude_answered - fetch_answered_fn: the job's entry (its owner) is concluded and the
+ * answer freed. Entries are distinct and logging is thread-safe, so workers may run it at
+ * once. */
 static void conclude_answered(struct fetch_job *job, void *arg)
 {
-    struct concluding *c = arg;
+    const struct concluding *c = arg;
 
-    while (c->work[c->next].req == NULL)
-        c->next++; /* entries without a request were decided before */
-    conclude_entry(c->cfg, c->opt, &c->work[c->next++], job);
+    conclude_entry(c->cfg, c->opt, job->owner, job);
     OPENSSL_free(job->der);
     job->der = NULL;
 }
@@ -355,13 +352,14 @@ int fetch_run(const char *config_path, const struct fetch_options *opt)
         prepare_entry(&cfg, e, opt, &work[with_cert]);
         if (work[with_cert].req != NULL) {
             jobs[asked].url = work[with_cert].url;
+            jobs[asked].owner = &work[with_cert];
             jobs[asked++].req = work[with_cert].req;
         }
         with_cert++;
     }
     struct fetch_limits lim = {(int)cfg.fetch_timeout, (int)cfg.fetch_concurrency,
                                (int)cfg.fetch_per_responder};
-    struct concluding c = {&cfg, opt, work, 0};
+    struct concluding c = {&cfg, opt};
     if (fetch_pool_run(jobs, asked, &lim, conclude_answered, &c) != 0)
         log_error("%s: the requests could not be started", config_path);
     log_dead_responders(jobs, asked, cfg.fetch_timeout);

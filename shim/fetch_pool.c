@@ -4,9 +4,11 @@
  * The command is a short-lived process, so plain threads: up to `total` workers, one mutex and
  * one condition variable over the jobs grouped by responder. A worker takes the next pending
  * job of a responder that is below its own bound, with one of that responder's idle kept-alive
- * connections if there is one, makes the exchange without the lock, and gives the connection
- * back to the responder when it may be reused: a responder never has more connections than its
- * bound, whichever workers use them. OpenSSL's error queue is per thread; workers log nothing.
+ * connections if there is one, makes the exchange without the lock, gives the connection back
+ * to the responder when it may be reused (a responder never has more connections than its
+ * bound, whichever workers use them), and hands the job to the caller's function, still
+ * without the lock, so that checking and writing (fsync) overlap with the other requests.
+ * OpenSSL's error queue is per thread.
  */
 #include "fetch_pool.h"
 
@@ -32,7 +34,8 @@ struct pool {
     const struct fetch_limits *lim;
     struct responder *responders;
     size_t responder_count, pending;
-    bool *done; /* per job: its outcome is in */
+    fetch_answered_fn answered;
+    void *arg;
     pthread_mutex_t lock;
     pthread_cond_t changed;
 };
@@ -77,42 +80,24 @@ static int group(struct pool *p, size_t count)
     return 0;
 }
 
-/* fail_dead - the job `i` of dead responder `r`, failed without asking (and done). Under the
- * lock. */
-static void fail_dead(struct pool *p, struct responder *r, size_t i)
-{
-    struct ocsp_failure *f = &p->jobs[i].failure;
-
-    memset(f, 0, sizeof(*f));
-    f->no_answer = true;
-    snprintf(f->why, sizeof(f->why), "not asked: %s", r->dead_why);
-    p->done[i] = true;
-}
-
-/* take - the next job: of the first responder that may have one more request in flight. Jobs
- * of dead responders are failed on the way. Waits while every pending job is held back by its
- * responder's bound. Returns the job's index and its responder, or false when none is left.
- * Under the lock. */
-static bool take(struct pool *p, size_t *job, struct responder **resp)
+/* take - the next job: of the first responder that is dead (the job then fails without
+ * asking: *dead is set) or may have one more request in flight. Waits while every pending job
+ * is held back by its responder's bound. Returns the job's index and its responder, or false
+ * when none is left. Under the lock. */
+static bool take(struct pool *p, size_t *job, struct responder **resp, bool *dead)
 {
     for (;;) {
-        struct responder *pick = NULL;
         for (size_t k = 0; k < p->responder_count; k++) {
             struct responder *r = &p->responders[k];
-            while (r->dead && r->next < r->count) {
-                fail_dead(p, r, r->jobs[r->next++]);
+            if (r->next < r->count && (r->dead || r->active < p->lim->per_responder)) {
+                *job = r->jobs[r->next++];
+                *resp = r;
+                *dead = r->dead;
+                if (!r->dead)
+                    r->active++;
                 p->pending--;
-                pthread_cond_broadcast(&p->changed); /* the caller may be waiting for it */
+                return true;
             }
-            if (pick == NULL && r->next < r->count && r->active < p->lim->per_responder)
-                pick = r;
-        }
-        if (pick != NULL) {
-            *job = pick->jobs[pick->next++];
-            *resp = pick;
-            pick->active++;
-            p->pending--;
-            return true;
         }
         if (p->pending == 0)
             return false;
@@ -120,18 +105,29 @@ static bool take(struct pool *p, size_t *job, struct responder **resp)
     }
 }
 
-/* worker - take jobs until none is left, over the responders' kept-alive connections. */
+/* worker - take jobs until none is left, over the responders' kept-alive connections, and hand
+ * each to the caller's function as soon as its outcome is in. */
 static void *worker(void *arg)
 {
     struct pool *p = arg;
     struct responder *r = NULL;
     size_t i = 0;
+    bool dead = false;
 
     pthread_mutex_lock(&p->lock);
-    while (take(p, &i, &r)) {
+    while (take(p, &i, &r, &dead)) {
+        struct fetch_job *j = &p->jobs[i];
+        if (dead) {
+            memset(&j->failure, 0, sizeof(j->failure));
+            j->failure.no_answer = true;
+            snprintf(j->failure.why, sizeof(j->failure.why), "not asked: %s", r->dead_why);
+            pthread_mutex_unlock(&p->lock);
+            p->answered(j, p->arg);
+            pthread_mutex_lock(&p->lock);
+            continue;
+        }
         struct ocsp_conn *conn = r->idle_count > 0 ? r->idle[--r->idle_count] : NULL;
         pthread_mutex_unlock(&p->lock);
-        struct fetch_job *j = &p->jobs[i];
         j->der = ocsp_exchange(&conn, j->url, j->req, p->lim->timeout, &j->len, &j->failure);
         pthread_mutex_lock(&p->lock);
         r->active--;
@@ -145,8 +141,10 @@ static void *worker(void *arg)
                      "the responder gave no answer within %d s earlier in this run",
                      p->lim->timeout);
         }
-        p->done[i] = true;
         pthread_cond_broadcast(&p->changed);
+        pthread_mutex_unlock(&p->lock);
+        p->answered(j, p->arg);
+        pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -155,7 +153,7 @@ static void *worker(void *arg)
 int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limits *lim,
                    fetch_answered_fn answered, void *arg)
 {
-    struct pool p = {.jobs = jobs, .lim = lim};
+    struct pool p = {.jobs = jobs, .lim = lim, .answered = answered, .arg = arg};
     pthread_t *threads = NULL;
     size_t started = 0;
     bool have_lock = false, have_cond = false;
@@ -172,9 +170,7 @@ int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limi
     size_t want = lim->total > 0 && (size_t)lim->total < count ? (size_t)lim->total : count;
     have_lock = pthread_mutex_init(&p.lock, NULL) == 0;
     have_cond = have_lock && pthread_cond_init(&p.changed, NULL) == 0;
-    p.done = calloc(count, sizeof(*p.done));
-    if (!have_cond || p.done == NULL || group(&p, count) != 0 ||
-        (threads = calloc(want, sizeof(*threads))) == NULL)
+    if (!have_cond || group(&p, count) != 0 || (threads = calloc(want, sizeof(*threads))) == NULL)
         goto unasked;
     while (started < want && pthread_create(&threads[started], NULL, worker, &p) == 0)
         started++;
@@ -183,14 +179,6 @@ int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limi
             snprintf(jobs[i].failure.why, sizeof(jobs[i].failure.why),
                      "not asked: no thread could be started");
         goto unasked;
-    }
-    /* Each answer to the caller in order, as soon as it is in, while the workers go on. */
-    for (size_t i = 0; i < count; i++) {
-        pthread_mutex_lock(&p.lock);
-        while (!p.done[i])
-            pthread_cond_wait(&p.changed, &p.lock);
-        pthread_mutex_unlock(&p.lock);
-        answered(&jobs[i], arg);
     }
     for (size_t t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
@@ -208,7 +196,6 @@ out:
         free(p.responders[r].jobs);
     }
     free(p.responders);
-    free(p.done);
     if (have_cond)
         pthread_cond_destroy(&p.changed);
     if (have_lock)

@@ -19,6 +19,7 @@ struct fetch_job {
     unsigned char *der; /* the answer (OPENSSL_malloc'ed; the caller frees it), or NULL */
     size_t len;
     struct ocsp_failure failure; /* why der is NULL */
+    void *owner;                 /* the caller's, untouched */
 };
 
 struct fetch_limits {
@@ -27,9 +28,9 @@ struct fetch_limits {
     int per_responder; /* requests in flight at once to one responder (one URL) */
 };
 
-/* fetch_answered_fn - called with each job once its outcome is in (der, or failure), in the
- * order of the jobs, on the thread that called fetch_pool_run, while the other requests go on.
- * It may take the job's der (and set it to NULL). */
+/* fetch_answered_fn - called with each job once its outcome is in (der, or failure), on a
+ * worker thread, concurrently with other calls and in no particular order: it must be
+ * thread-safe for distinct jobs. It may take the job's der (and set it to NULL). */
 typedef void (*fetch_answered_fn)(struct fetch_job *job, void *arg);
 
 /* fetch_pool_run - make every job's request, at most `total` at once and `per_responder` at
@@ -38,7 +39,8 @@ typedef void (*fetch_answered_fn)(struct fetch_job *job, void *arg);
  * responder got no answer within the timeout, that responder's remaining jobs fail at once
  * (failure.why says so; failure.no_answer is set) instead of each waiting again; other
  * responders go on. Returns 0, or -1 when no worker could be started (every job then failed,
- * with its reason, and was still handed to `answered`). Logs nothing. One run at a time. */
+ * with its reason, and was handed to `answered` on the calling thread). Logs nothing itself.
+ * One run at a time. */
 int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limits *lim,
                    fetch_answered_fn answered, void *arg);
 
