@@ -41,7 +41,6 @@ struct ocsp_conn {
     OSSL_HTTP_REQ_CTX *rctx;
     char *host, *port;
     struct status_tap tap;
-    unsigned exchanges; /* made over this connection */
 };
 
 /* tap_status - the HTTP status noted by the tap, or 0 when no status line was read. */
@@ -253,10 +252,8 @@ static BIO *exchange_once(struct ocsp_conn **conn, const char *host, const char 
                                    "application/ocsp-response", 1, RESPONSE_MAX_BYTES, timeout,
                                    1 /* keep alive if the server agrees */))
             answer = OSSL_HTTP_exchange(c->rctx, NULL);
-        if (answer != NULL) {
-            c->exchanges++;
+        if (answer != NULL)
             break;
-        }
         fail(f, c, timeout);
         ocsp_conn_close(c);
         *conn = NULL;
