@@ -170,24 +170,20 @@ int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limi
     size_t want = lim->total > 0 && (size_t)lim->total < count ? (size_t)lim->total : count;
     have_lock = pthread_mutex_init(&p.lock, NULL) == 0;
     have_cond = have_lock && pthread_cond_init(&p.changed, NULL) == 0;
-    if (!have_cond || group(&p, count) != 0 || (threads = calloc(want, sizeof(*threads))) == NULL)
-        goto unasked;
-    while (started < want && pthread_create(&threads[started], NULL, worker, &p) == 0)
-        started++;
-    if (started == 0) {
+    if (have_cond && group(&p, count) == 0 && (threads = calloc(want, sizeof(*threads))) != NULL)
+        while (started < want && pthread_create(&threads[started], NULL, worker, &p) == 0)
+            started++;
+    if (threads != NULL && started == 0)
         for (size_t i = 0; i < count; i++)
             snprintf(jobs[i].failure.why, sizeof(jobs[i].failure.why),
                      "not asked: no thread could be started");
-        goto unasked;
-    }
     for (size_t t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
-    rc = 0;
-    goto out;
-unasked:
-    for (size_t i = 0; i < count; i++)
-        answered(&jobs[i], arg);
-out:
+    if (started > 0)
+        rc = 0;
+    else /* nothing was asked: every job still goes to the caller, with its reason */
+        for (size_t i = 0; i < count; i++)
+            answered(&jobs[i], arg);
     free(threads);
     for (size_t r = 0; r < p.responder_count; r++) {
         while (p.responders[r].idle_count > 0)

@@ -292,11 +292,45 @@ static char *url_encoded_base64(const unsigned char *der, size_t len)
     return out;
 }
 
+/* ask - the request by GET at path/ENCODED?query when `encoded` fits in 255 bytes, else, or
+ * when the GET is refused (405, 414, 501), by POST at path?query; an empty query adds no '?'.
+ * Returns the answer's body (a memory BIO the caller frees) or NULL with `f` filled in. */
+static BIO *ask(struct ocsp_conn **conn, const char *host, const char *port, const char *path,
+                const char *query, const unsigned char *der, size_t der_len, const char *encoded,
+                int timeout, struct ocsp_failure *f)
+{
+    bool has_query = query != NULL && query[0] != '\0';
+    size_t plen = strlen(path);
+    bool slash = plen > 0 && path[plen - 1] == '/';
+    char *target = NULL;
+    BIO *answer = NULL;
+
+    if (strlen(encoded) <= GET_MAX_ENCODED) {
+        if (asprintf(&target, "%s%s%s%s%s", path, slash ? "" : "/", encoded, has_query ? "?" : "",
+                     has_query ? query : "") < 0) {
+            snprintf(f->why, sizeof(f->why), "out of memory");
+            return NULL;
+        }
+        answer = exchange_once(conn, host, port, target, NULL, 0, timeout, f);
+        free(target);
+        if (answer != NULL ||
+            (f->http_status != 405 && f->http_status != 414 && f->http_status != 501))
+            return answer;
+    }
+    if (asprintf(&target, "%s%s%s", path, has_query ? "?" : "", has_query ? query : "") < 0) {
+        snprintf(f->why, sizeof(f->why), "out of memory");
+        return NULL;
+    }
+    answer = exchange_once(conn, host, port, target, der, der_len, timeout, f);
+    free(target);
+    return answer;
+}
+
 unsigned char *ocsp_exchange(struct ocsp_conn **conn, const char *url, OCSP_REQUEST *req,
                              int timeout, size_t *len, struct ocsp_failure *f)
 {
     char *user = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *frag = NULL;
-    char *encoded = NULL, *target = NULL;
+    char *encoded = NULL;
     int use_ssl = 0, portnum = 0;
     unsigned char *der = NULL, *out = NULL;
     BIO *answer = NULL;
@@ -317,31 +351,7 @@ unsigned char *ocsp_exchange(struct ocsp_conn **conn, const char *url, OCSP_REQU
         snprintf(f->why, sizeof(f->why), "cannot encode the request");
         goto done;
     }
-    /* The URL's own path and query are kept; an empty query adds no '?'. */
-    bool has_query = query != NULL && query[0] != '\0';
-    size_t plen = strlen(path);
-    bool slash = plen > 0 && path[plen - 1] == '/';
-    if (strlen(encoded) <= GET_MAX_ENCODED) {
-        if (asprintf(&target, "%s%s%s%s%s", path, slash ? "" : "/", encoded, has_query ? "?" : "",
-                     has_query ? query : "") < 0) {
-            target = NULL;
-            snprintf(f->why, sizeof(f->why), "out of memory");
-            goto done;
-        }
-        answer = exchange_once(conn, host, port, target, NULL, 0, timeout, f);
-        if (answer != NULL ||
-            (f->http_status != 405 && f->http_status != 414 && f->http_status != 501))
-            goto got;
-        free(target); /* the responder refused the GET: POST it */
-        target = NULL;
-    }
-    if (asprintf(&target, "%s%s%s", path, has_query ? "?" : "", has_query ? query : "") < 0) {
-        target = NULL;
-        snprintf(f->why, sizeof(f->why), "out of memory");
-        goto done;
-    }
-    answer = exchange_once(conn, host, port, target, der, (size_t)der_len, timeout, f);
-got:
+    answer = ask(conn, host, port, path, query, der, (size_t)der_len, encoded, timeout, f);
     if (answer == NULL)
         goto done;
     char *data = NULL;
@@ -360,7 +370,6 @@ done:
     BIO_free(answer);
     OPENSSL_free(der);
     free(encoded);
-    free(target);
     OPENSSL_free(user);
     OPENSSL_free(host);
     OPENSSL_free(port);
