@@ -294,6 +294,7 @@ fuzz-run-config: fuzz-seed
 #   make bench         the five measurements (several minutes; needs valgrind, installed on
 #                      Debian/Ubuntu as root); BENCH_FLAGS="--only 1,4 --rounds 9" for a subset
 #   make bench-smoke   a few seconds: the bench programs run and the shim staples in them
+#   (both then run tests/bench/fetch.sh: `ocspstaple fetch` against a slow and a dead responder)
 .PHONY: bench bench-smoke
 
 BENCH_DIR   := $(BUILD)/bench
@@ -302,12 +303,14 @@ BENCH_PROGS := $(BENCH_DIR)/bench $(BENCH_DIR)/bench-gen $(BENCH_DIR)/bench-hs \
 BENCH_RUN    = $(BENCH_DIR)/bench --bindir $(BENCH_DIR) --shim $(BUILD)/libocspstaple.so \
                --empty $(BENCH_DIR)/libempty.so
 
-bench: $(SHIM_OBJECTS) $(BENCH_PROGS)
+bench: $(SHIM_OBJECTS) $(BUILD)/ocspstaple $(BENCH_PROGS)
 	@tests/bench/deps.sh
 	$(BENCH_RUN) $(BENCH_FLAGS)
+	tests/bench/fetch.sh $(BUILD)
 
-bench-smoke: $(SHIM_OBJECTS) $(BENCH_PROGS)
+bench-smoke: $(SHIM_OBJECTS) $(BUILD)/ocspstaple $(BENCH_PROGS)
 	$(BENCH_RUN) --smoke
+	tests/bench/fetch.sh $(BUILD) --smoke
 
 $(BENCH_DIR)/bench: tests/bench/bench.c
 	@mkdir -p $(@D)

@@ -5,7 +5,9 @@
  * would; when it is missing, not stapleable, or past the middle of its validity window (plus
  * a random jitter, so that many hosts do not ask at the same second), ask the responder named
  * by the entry (`responder`) or by the certificate (Authority Information Access), judge the
- * answer the same way, and replace the file atomically when the answer is better. A worse
+ * answer the same way, and replace the file atomically when the answer is better. The requests
+ * of all entries are made together (fetch_pool.c: concurrently, over kept-alive connections),
+ * each answer judged and written as soon as it is in. A worse
  * answer (invalid, older) never replaces a stapleable response; a revocation is written only
  * when its signature verifies, and said loudly.
  */
@@ -24,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "fetch_pool.h"
 #include "files.h"
 #include "log.h"
 #include "ocsp_http.h"
@@ -141,74 +144,97 @@ done:
 
 enum outcome { OUTCOME_OK, OUTCOME_FAILED };
 
-/* fetch_entry - one entry. Returns whether anything failed; *stapleable_after tells whether
- * the entry's file is stapleable once done (or would be, with --dry-run). */
-static enum outcome fetch_entry(const struct config *cfg, const struct staple_entry *e,
-                                const struct fetch_options *opt, bool *stapleable_after,
-                                bool *counts)
+/* One entry's fetch, from its judgement before the request to its judgement after. */
+struct entry_work {
+    const struct staple_entry *e;
+    X509 *leaf, *issuer;
+    STACK_OF(X509) * issuers;
+    struct current cur;
+    char *url;
+    OCSP_REQUEST *req; /* non-NULL: a request is to be made */
+    enum outcome result;
+    bool counts;           /* whether the entry counts towards exit status 2 */
+    bool stapleable_after; /* whether its file is stapleable once done (or would be) */
+};
+
+/* prepare_entry - judge the entry's current file and decide: nothing to do (w->result set and
+ * logged), or a request to make (w->req and w->url set). */
+static void prepare_entry(const struct config *cfg, const struct staple_entry *e,
+                          const struct fetch_options *opt, struct entry_work *w)
 {
     struct validation_policy policy = {cfg->verify, cfg->skew, cfg->serve_revoked};
-    struct current cur;
-    struct response_facts facts;
-    X509 *leaf = NULL, *issuer = NULL;
-    STACK_OF(X509) *issuers = NULL;
-    OCSP_REQUEST *req = NULL;
-    OCSP_BASICRESP *basic = NULL;
-    unsigned char *der = NULL;
-    size_t len = 0;
-    char why[512], when[32], *url = NULL;
-    enum outcome result = OUTCOME_FAILED;
-    time_t now = time(NULL), due = 0;
+    char when[32];
+    time_t due = 0;
 
-    memset(&cur, 0, sizeof(cur));
-    *counts = true;
-    *stapleable_after = false;
-    if (entry_load_certs(cfg->path, e, &leaf, &issuers) != 0 || leaf == NULL)
-        goto out; /* logged */
-    judge_file(e->response, leaf, issuers, &policy, &cur, &issuer);
-    *stapleable_after = cur.stapleable;
-    url = responder_url(e, leaf);
-    if (url == NULL) {
+    memset(w, 0, sizeof(*w));
+    w->e = e;
+    w->counts = true;
+    w->result = OUTCOME_FAILED;
+    if (entry_load_certs(cfg->path, e, &w->leaf, &w->issuers) != 0 || w->leaf == NULL)
+        return; /* logged */
+    judge_file(e->response, w->leaf, w->issuers, &policy, &w->cur, &w->issuer);
+    w->stapleable_after = w->cur.stapleable;
+    w->url = responder_url(e, w->leaf);
+    if (w->url == NULL) {
         log_info("%s: %s names no OCSP responder; nothing to fetch (skipped)", e->response,
                  e->certificate);
-        *counts = false;
-        result = OUTCOME_OK;
-        goto out;
+        w->counts = false;
+        w->result = OUTCOME_OK;
+        return;
     }
-    if (!opt->force && !refresh_due(&cur, now, &due)) {
+    if (!opt->force && !refresh_due(&w->cur, time(NULL), &due)) {
         format_utc(due, when, sizeof(when));
-        log_info("%s: fresh (%s); next refresh after %s", e->response, cur.facts.reason, when);
-        result = OUTCOME_OK;
-        goto out;
+        log_info("%s: fresh (%s); next refresh after %s", e->response, w->cur.facts.reason, when);
+        w->result = OUTCOME_OK;
+        return;
     }
-    if (issuer == NULL) {
+    if (w->issuer == NULL) {
         log_error("%s: cannot build a request for %s: its issuer certificate was not found (set "
                   "`issuer`, or put the chain in the certificate file)",
                   e->response, e->certificate);
-        goto out;
+        return;
     }
-    req = OCSP_REQUEST_new();
-    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer);
+    OCSP_REQUEST *req = OCSP_REQUEST_new();
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), w->leaf, w->issuer);
     if (req == NULL || id == NULL || OCSP_request_add0_id(req, id) == NULL) {
         OCSP_CERTID_free(id);
+        OCSP_REQUEST_free(req);
         log_error("%s: cannot build the OCSP request", e->response);
-        goto out;
+        return;
     }
-    der = ocsp_query(url, req, (int)cfg->fetch_timeout, &len, why, sizeof(why));
+    w->req = req;
+}
+
+/* conclude_entry - judge the answer in `job` and write it when it is better than the file. */
+static void conclude_entry(const struct config *cfg, const struct fetch_options *opt,
+                           struct entry_work *w, const struct fetch_job *job)
+{
+    struct validation_policy policy = {cfg->verify, cfg->skew, cfg->serve_revoked};
+    const struct staple_entry *e = w->e;
+    const struct current *cur = &w->cur;
+    const char *url = w->url;
+    const unsigned char *der = job->der;
+    size_t len = job->len;
+    struct response_facts facts;
+    OCSP_BASICRESP *basic = NULL;
+    char why[512];
+    time_t now = time(NULL);
+
+    w->result = OUTCOME_FAILED;
     if (der == NULL) {
         log_error("%s: asking %s failed: %s; the current file is left as it is", e->response, url,
-                  why);
+                  job->failure.why);
         goto out;
     }
     basic = response_parse(der, len, &facts);
     if (basic != NULL) {
-        X509 *resp_issuer = entry_find_issuer(leaf, issuers, NULL, basic);
+        X509 *resp_issuer = entry_find_issuer(w->leaf, w->issuers, NULL, basic);
         struct validation_policy strict = policy;
-        response_validate(basic, leaf, resp_issuer, &policy, now, &facts);
+        response_validate(basic, w->leaf, resp_issuer, &policy, now, &facts);
         /* A revocation is written only when its signature verifies, whatever `verify` says. */
         if (facts.verdict == VERDICT_REVOKED && !policy.verify) {
             strict.verify = true;
-            response_validate(basic, leaf, resp_issuer, &strict, now, &facts);
+            response_validate(basic, w->leaf, resp_issuer, &strict, now, &facts);
         }
     }
     if (facts.verdict != VERDICT_GOOD && facts.verdict != VERDICT_REVOKED) {
@@ -217,16 +243,16 @@ static enum outcome fetch_entry(const struct config *cfg, const struct staple_en
                   e->response, url, verdict_name(facts.verdict), facts.reason);
         goto out;
     }
-    if (facts.verdict == VERDICT_GOOD && cur.stapleable && cur.facts.verdict == VERDICT_GOOD &&
-        facts.this_update < cur.facts.this_update) {
+    if (facts.verdict == VERDICT_GOOD && cur->stapleable && cur->facts.verdict == VERDICT_GOOD &&
+        facts.this_update < cur->facts.this_update) {
         log_info("%s: %s answered with a response older than the current one; kept the current",
                  e->response, url);
-        result = OUTCOME_OK;
+        w->result = OUTCOME_OK;
         goto out;
     }
-    if (cur.readable && cur.len == len && memcmp(cur.der, der, len) == 0) {
+    if (cur->readable && cur->len == len && memcmp(cur->der, der, len) == 0) {
         log_info("%s: %s answered with the same response; nothing to write", e->response, url);
-        result = OUTCOME_OK;
+        w->result = OUTCOME_OK;
         goto out;
     }
     if (facts.verdict == VERDICT_REVOKED)
@@ -240,43 +266,113 @@ static enum outcome fetch_entry(const struct config *cfg, const struct staple_en
     } else {
         log_info("%s: written from %s: %s", e->response, url, facts.reason);
     }
-    *stapleable_after = verdict_stapleable(facts.verdict, &policy);
-    result = OUTCOME_OK;
+    w->stapleable_after = verdict_stapleable(facts.verdict, &policy);
+    w->result = OUTCOME_OK;
 out:
-    OPENSSL_free(cur.der);
-    OPENSSL_free(der);
     OCSP_BASICRESP_free(basic);
-    OCSP_REQUEST_free(req);
-    X509_free(leaf);
-    X509_free(issuer);
-    sk_X509_pop_free(issuers, X509_free);
-    free(url);
     ERR_clear_error();
-    return result;
+}
+
+static void entry_work_free(struct entry_work *w)
+{
+    OPENSSL_free(w->cur.der);
+    OCSP_REQUEST_free(w->req);
+    X509_free(w->leaf);
+    X509_free(w->issuer);
+    sk_X509_pop_free(w->issuers, X509_free);
+    free(w->url);
+}
+
+/* What every entry's conclusion needs. */
+struct concluding {
+    const struct config *cfg;
+    const struct fetch_options *opt;
+};
+
+/* conclude_answered - fetch_answered_fn: the job's entry (its owner) is concluded and the
+ * answer freed. Entries are distinct and logging is thread-safe, so workers may run it at
+ * once. */
+static void conclude_answered(struct fetch_job *job, void *arg)
+{
+    const struct concluding *c = arg;
+
+    conclude_entry(c->cfg, c->opt, job->owner, job);
+    OPENSSL_free(job->der);
+    job->der = NULL;
+}
+
+/* log_dead_responders - one line per responder that gave no answer within the timeout, with the
+ * number of its requests that were then not made. */
+static void log_dead_responders(const struct fetch_job *jobs, size_t count, long timeout)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (jobs[i].der != NULL || !jobs[i].failure.no_answer)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = jobs[k].failure.no_answer && strcmp(jobs[k].url, jobs[i].url) == 0;
+        if (seen)
+            continue;
+        size_t skipped = 0;
+        for (size_t k = i; k < count; k++)
+            skipped += strcmp(jobs[k].url, jobs[i].url) == 0 &&
+                       strncmp(jobs[k].failure.why, "not asked: ", 11) == 0;
+        log_error("%s gave no answer within %ld s; %zu more request(s) to it were not made in "
+                  "this run",
+                  jobs[i].url, timeout, skipped);
+    }
 }
 
 int fetch_run(const char *config_path, const struct fetch_options *opt)
 {
     struct config cfg;
     bool failed = false, unstapleable = false;
+    struct entry_work *work = NULL;
+    struct fetch_job *jobs = NULL;
+    size_t with_cert = 0, asked = 0;
 
     if (config_load(config_path, &cfg) != 0) {
         config_free(&cfg);
         return 3;
     }
     log_configure(cfg.log_level, LOG_TARGET_STDERR);
-    size_t with_cert = 0;
+    work = calloc(cfg.entry_count + 1, sizeof(*work));
+    jobs = calloc(cfg.entry_count + 1, sizeof(*jobs));
+    if (work == NULL || jobs == NULL) {
+        log_error("%s: out of memory", config_path);
+        free(work);
+        free(jobs);
+        config_free(&cfg);
+        return 1;
+    }
     for (size_t i = 0; i < cfg.entry_count; i++) {
         const struct staple_entry *e = &cfg.entries[i];
-        bool stapleable, counts;
         if (e->certificate == NULL)
             continue;
+        prepare_entry(&cfg, e, opt, &work[with_cert]);
+        if (work[with_cert].req != NULL) {
+            jobs[asked].url = work[with_cert].url;
+            jobs[asked].owner = &work[with_cert];
+            jobs[asked++].req = work[with_cert].req;
+        }
         with_cert++;
-        if (fetch_entry(&cfg, e, opt, &stapleable, &counts) != OUTCOME_OK)
-            failed = true;
-        if (counts && !stapleable)
-            unstapleable = true;
     }
+    struct fetch_limits lim = {(int)cfg.fetch_timeout, (int)cfg.fetch_concurrency,
+                               (int)cfg.fetch_per_responder};
+    struct concluding c = {&cfg, opt};
+    if (fetch_pool_run(jobs, asked, &lim, conclude_answered, &c) != 0)
+        log_error("%s: the requests could not be started", config_path);
+    log_dead_responders(jobs, asked, cfg.fetch_timeout);
+    for (size_t i = 0; i < with_cert; i++) {
+        struct entry_work *w = &work[i];
+        if (w->result != OUTCOME_OK)
+            failed = true;
+        if (w->counts && !w->stapleable_after)
+            unstapleable = true;
+        entry_work_free(w);
+    }
+    free(work);
+    free(jobs);
     if (with_cert == 0)
         log_info("%s: no staples entry names a certificate: nothing to fetch", config_path);
     if (cfg.skipped_entries > 0)

@@ -12,10 +12,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
-
-#ifndef OCSPSTAPLE_VERSION
-#define OCSPSTAPLE_VERSION "0.1"
-#endif
+#include "release.h"
 
 static void usage(FILE *out)
 {

@@ -32,6 +32,8 @@ void config_defaults(struct config *cfg)
     cfg->skew = 300;
     cfg->serve_revoked = false;
     cfg->fetch_timeout = 10;
+    cfg->fetch_concurrency = 16;
+    cfg->fetch_per_responder = 4;
 }
 
 void config_free(struct config *cfg)
@@ -55,7 +57,8 @@ static int parse_level(const char *v, enum log_level *out)
     return 0;
 }
 
-/* parse_seconds - an integer setting within [min, max] into *out; else logged, *out unchanged. */
+/* parse_seconds - an integer setting (seconds, or a count) within [min, max] into *out; else
+ * logged, *out unchanged. */
 static void parse_seconds(struct config *cfg, const config_setting_t *s, const char *name,
                           long long min, long long max, const char *range, long *out)
 {
@@ -102,6 +105,10 @@ static void parse_top(struct config *cfg, config_setting_t *s)
     } else if (strcmp(name, "fetch_timeout") == 0) {
         parse_seconds(cfg, s, name, 1, 600, "must be between 1 and 600 seconds",
                       &cfg->fetch_timeout);
+    } else if (strcmp(name, "fetch_concurrency") == 0) {
+        parse_seconds(cfg, s, name, 1, 256, "must be between 1 and 256", &cfg->fetch_concurrency);
+    } else if (strcmp(name, "fetch_per_responder") == 0) {
+        parse_seconds(cfg, s, name, 1, 64, "must be between 1 and 64", &cfg->fetch_per_responder);
     } else if (strcmp(name, "response_dir") == 0) {
         if (config_want_type(cfg, s, name, CONFIG_TYPE_STRING))
             cfg->response_dir = config_dup_path(cfg, s, name);

@@ -34,8 +34,10 @@ struct config {
     bool verify;
     long skew;
     bool serve_revoked;
-    long fetch_timeout; /* seconds, for the ocspstaple command */
-    char *response_dir; /* optional */
+    long fetch_timeout;       /* seconds, for the ocspstaple command */
+    long fetch_concurrency;   /* requests in flight at once, in total (ocspstaple fetch) */
+    long fetch_per_responder; /* requests in flight at once to one responder */
+    char *response_dir;       /* optional */
     struct staple_entry *entries;
     size_t entry_count;
     unsigned problems;        /* settings or entries that were rejected (each one logged) */

@@ -51,9 +51,11 @@ rport=$(pick_port)
 say "A throwaway CA and a certificate for mail.example.test (OCSP URL http://127.0.0.1:$rport/)"
 "$ROOT/tests/helpers/mkfixtures.sh" "$WORK/pki" "http://127.0.0.1:$rport/"
 
-say "The CA's OCSP responder: openssl ocsp -port $rport"
-(cd "$WORK/pki" && exec openssl ocsp -index index.txt -port "$rport" -rsigner ca.pem \
-    -rkey ca.key -CA ca.pem -ndays 7) > "$WORK/responder.log" 2>&1 < /dev/null &
+# `openssl ocsp -port` would listen on every address (OpenSSL 3.0): the responder is OpenSSL's
+# own, run once per request behind the tests' HTTP stub, which listens on 127.0.0.1 only.
+say "The CA's OCSP responder on 127.0.0.1:$rport: openssl ocsp, behind tests/helpers/http_stub.py"
+python3 "$ROOT/tests/helpers/http_stub.py" "$rport" ocsp --dir "$WORK/pki" --index index.txt \
+    --signer ca --lifetime 600 > "$WORK/responder.log" 2>&1 < /dev/null &
 RESPONDER_PID=$!
 wait_port "$rport"
 

@@ -3,7 +3,7 @@
 # installed. On Debian or Ubuntu as root, missing packages are installed with apt-get;
 # elsewhere the missing ones are listed and the script fails.
 #
-# The test list holds real daemons (Postfix, Dovecot, stunnel4) that the tests run as private
+# The test list holds real daemons (Postfix, Dovecot, stunnel4, squid) that the tests run as private
 # instances on loopback ports. Installing them must not leave a system instance behind: while
 # apt-get runs, /usr/sbin/policy-rc.d refuses every service start (an existing policy-rc.d is
 # set aside and put back afterwards), Postfix is preseeded to "No configuration", and the
@@ -14,7 +14,7 @@ set -eu
 
 want=${1:-test}
 build_pkgs="gcc make pkg-config libssl-dev libconfig-dev openssl"
-daemon_pkgs="postfix dovecot-imapd stunnel4"
+daemon_pkgs="postfix dovecot-imapd stunnel4 squid"
 test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
 groff-base valgrind libjemalloc2 libtcmalloc-minimal4 $daemon_pkgs"
 lint_pkgs="$build_pkgs clang-tidy cppcheck"
@@ -93,6 +93,7 @@ for p in $daemons; do
         postfix) units="postfix.service postfix@-.service" sysv=postfix ;;
         dovecot-imapd) units="dovecot.service dovecot.socket" sysv=dovecot ;;
         stunnel4) units="stunnel.target stunnel4.service" sysv=stunnel4 ;;
+        squid) units="squid.service" sysv=squid ;;
         *) continue ;;
     esac
     for u in $units; do

@@ -1,21 +1,16 @@
-# responder.bash - OCSP responders for the fetch tests: OpenSSL's own (`openssl ocsp`) and a
-# misbehaving stub. Load after helpers/common.
+# responder.bash - OCSP responders for the fetch tests: OpenSSL's own (`openssl ocsp`) behind
+# the HTTP stub, a canned one and misbehaving ones. Load after helpers/common.
 
 
-# start_responder INDEX [SIGNER] - `openssl ocsp` answering for $FX/ca.pem from $FX/INDEX on
-# $RESPONDER_PORT, responses valid 7 days, signed by $FX/SIGNER.pem (default: the CA itself). OpenSSL 3.0's responder stops answering after a
-# connection that sends no request, so readiness is read from /proc, never probed.
+# start_responder INDEX [SIGNER] [DIR] - an OCSP responder answering for DIR/ca.pem (default
+# $FX) from DIR/INDEX, responses valid 7 days, signed by DIR/SIGNER.pem (default: the CA
+# itself). OpenSSL's own responder makes every answer (`openssl ocsp -reqin/-respout`, one run
+# per request), behind http_stub.py on 127.0.0.1 only: OpenSSL 3.0's `openssl ocsp -port`
+# would listen on every address. Extra stub options (--latency, --log, ...) in STUB_ARGS.
 start_responder() {
-    local index=$1 signer=${2:-ca}
-    RESPONDER_PORT=$(free_port)
-    RESPONDER_LOG="$BATS_TEST_TMPDIR/responder.$RESPONDER_PORT.log"
-    (cd "$FX" && exec setsid openssl ocsp -index "$index" -port "$RESPONDER_PORT" \
-        -rsigner "$signer.pem" -rkey "$signer.key" -CA ca.pem -ndays 7) \
-        > "$RESPONDER_LOG" 2>&1 < /dev/null 3>&- &
-    RESPONDER_PID=$!
-    echo "$RESPONDER_PID" >> "$HOSTS_FILE"
-    wait_listening "$RESPONDER_PORT" "$RESPONDER_PID" "$RESPONDER_LOG"
-    RESPONDER_URL="http://127.0.0.1:$RESPONDER_PORT/"
+    local index=$1 signer=${2:-ca} dir=${3:-$FX}
+    # shellcheck disable=SC2086
+    start_stub ocsp --dir "$dir" --index "$index" --signer "$signer" ${STUB_ARGS:-}
 }
 
 stop_responder() {
@@ -23,11 +18,12 @@ stop_responder() {
     wait "$RESPONDER_PID" 2> /dev/null || true
 }
 
-# start_stub MODE - tests/helpers/http_stub.py on $RESPONDER_PORT.
+# start_stub MODE [OPTIONS...] - tests/helpers/http_stub.py on $RESPONDER_PORT (a free port, or
+# $STUB_PORT when set), on 127.0.0.1; $RESPONDER_URL is its URL.
 start_stub() {
-    RESPONDER_PORT=$(free_port)
+    RESPONDER_PORT=${STUB_PORT:-$(free_port)}
     RESPONDER_LOG="$BATS_TEST_TMPDIR/stub.$RESPONDER_PORT.log"
-    setsid python3 "$ROOT/tests/helpers/http_stub.py" "$RESPONDER_PORT" "$1" \
+    setsid python3 "$ROOT/tests/helpers/http_stub.py" "$RESPONDER_PORT" "$@" \
         > "$RESPONDER_LOG" 2>&1 < /dev/null 3>&- &
     RESPONDER_PID=$!
     echo "$RESPONDER_PID" >> "$HOSTS_FILE"
