@@ -133,3 +133,110 @@ stop_redis() {
     kill -TERM "$pid" 2>/dev/null || true
     wait_gone "$pid" 15
 }
+
+# --- HAProxy --------------------------------------------------------------------------------
+
+# start_haproxy NAME SHIMCONF MODE - HAProxy with a private haproxy.cfg shaped like Debian's
+# (global: chroot, user and group haproxy, daemon) and two HTTPS frontends on 127.0.0.1 with
+# the rsa certificate (HAProxy's crt file: chain and key): OWN_PORT with
+# NAME/own/crt.pem.ocsp beside its crt.pem (HAProxy's own stapling, from rsa-good.der), and
+# NONE_PORT with no .ocsp file. MODE "unit" runs Debian's ExecStart (`haproxy -Ws -f CFG -p
+# PIDFILE -S MASTER_SOCKET`: a master in the foreground, in its own session, and a worker);
+# MODE "daemon" runs `haproxy -f CFG -p PIDFILE` as an operator would by hand (the `daemon`
+# keyword: the launcher forks the server and exits; its status is in NAME/launcher.rc).
+# Sets OWN_PORT and NONE_PORT (also in NAME/ports).
+start_haproxy() {
+    local name=$1 shimconf=$2 mode=$3 d attempt pid rc
+    d=$(server_dir "$name")
+    mkdir -p "$d/own" "$d/none" "$d/chroot"
+    cat "$FX/rsa-chain.pem" "$FX/rsa.key" > "$d/own/crt.pem"
+    cp "$d/own/crt.pem" "$d/none/crt.pem"
+    cp "$FX/rsa-good.der" "$d/own/crt.pem.ocsp"
+    for attempt in 1 2 3; do
+        OWN_PORT=$(free_port)
+        NONE_PORT=$(free_port)
+        [ "$OWN_PORT" != "$NONE_PORT" ] || continue
+        cat > "$d/haproxy.cfg" <<EOF
+global
+	chroot $d/chroot
+	user haproxy
+	group haproxy
+	daemon
+
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 10s
+	timeout server 10s
+
+frontend own
+	bind 127.0.0.1:$OWN_PORT ssl crt $d/own/crt.pem
+	http-request return status 200 content-type text/plain string own-ocsp-file
+
+frontend none
+	bind 127.0.0.1:$NONE_PORT ssl crt $d/none/crt.pem
+	http-request return status 200 content-type text/plain string no-ocsp-file
+EOF
+        rm -f "$d/haproxy.pid"
+        if [ "$mode" = unit ]; then
+            # shellcheck disable=SC2046
+            env $(shim_env "$shimconf") $(sanitizer_environment) setsid haproxy -Ws \
+                -f "$d/haproxy.cfg" -p "$d/haproxy.pid" -S "$d/master.sock" \
+                < /dev/null > "$d/haproxy.log" 2>&1 3>&- &
+            pid=$!
+            track_session "$pid" "haproxy-$name"
+        else
+            rc=0
+            # shellcheck disable=SC2046
+            env $(shim_env "$shimconf") $(sanitizer_environment) setsid haproxy \
+                -f "$d/haproxy.cfg" -p "$d/haproxy.pid" \
+                < /dev/null > "$d/haproxy.log" 2>&1 3>&- || rc=$?
+            echo "$rc" > "$d/launcher.rc"
+            [ "$rc" = 0 ] || break
+            track_daemon "haproxy-$name" "$d/haproxy.pid" || break
+        fi
+        if wait_port "$OWN_PORT" 15 2> /dev/null && wait_port "$NONE_PORT" 5 2> /dev/null; then
+            echo "$OWN_PORT $NONE_PORT" > "$d/ports"
+            return 0
+        fi
+        stop_haproxy "$name"
+        grep -qiE "in use|cannot bind" "$d/haproxy.log" 2>/dev/null || break
+    done
+    echo "haproxy $name did not start; its log:" >&2
+    cat "$d/haproxy.log" >&2
+    return 1
+}
+
+# haproxy_ports NAME - set OWN_PORT and NONE_PORT of a running instance.
+haproxy_ports() {
+    read -r OWN_PORT NONE_PORT < "$(server_dir "$1")/ports"
+}
+
+# haproxy_check NAME SHIMCONF - the first line of Debian's ExecReload under the shim:
+# `haproxy -Ws -f CFG -c -q -S MASTER_SOCKET`.
+haproxy_check() {
+    local d
+    d=$(server_dir "$1")
+    # shellcheck disable=SC2046
+    env $(shim_env "$2") $(sanitizer_environment) timeout 30 haproxy -Ws -f "$d/haproxy.cfg" \
+        -c -q -S "$d/master.sock" < /dev/null 3>&-
+}
+
+# haproxy_worker NAME - the pid of the newest worker of a master-worker instance.
+haproxy_worker() {
+    pgrep -n -P "$(head -n 1 "$(server_dir "$1")/haproxy.pid")" -x haproxy
+}
+
+# stop_haproxy NAME - SIGTERM to the processes in the pid file (the master, or the daemon),
+# and wait for them to exit.
+stop_haproxy() {
+    local d pid
+    d=$(server_dir "$1")
+    [ -s "$d/haproxy.pid" ] || return 0
+    for pid in $(cat "$d/haproxy.pid"); do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in $(cat "$d/haproxy.pid"); do
+        wait_gone "$pid" 15
+    done
+}
