@@ -240,3 +240,90 @@ stop_haproxy() {
         wait_gone "$pid" 15
     done
 }
+
+# --- nginx ----------------------------------------------------------------------------------
+
+# nginx_conf NAME - write NAME/nginx.conf for a fresh port: Debian's defaults where they
+# matter (user www-data, worker_processes auto, daemon and master_process on, as compiled in),
+# pid, logs and temporary files under NAME/, one HTTPS server on 127.0.0.1:PORT with the rsa
+# certificate and no ssl_stapling (nginx's own stapling is off by default). Sets PORT.
+nginx_conf() {
+    local d
+    d=$(server_dir "$1")
+    mkdir -p "$d/temp"
+    PORT=$(free_port)
+    cat > "$d/nginx.conf" <<EOF
+user www-data;
+worker_processes auto;
+pid $d/nginx.pid;
+error_log $d/error.log notice;
+
+events {
+	worker_connections 64;
+}
+
+http {
+	access_log off;
+	client_body_temp_path $d/temp/body;
+	proxy_temp_path $d/temp/proxy;
+	fastcgi_temp_path $d/temp/fastcgi;
+	uwsgi_temp_path $d/temp/uwsgi;
+	scgi_temp_path $d/temp/scgi;
+	server {
+		listen 127.0.0.1:$PORT ssl;
+		ssl_certificate $FX/rsa-chain.pem;
+		ssl_certificate_key $FX/rsa.key;
+		location / {
+			return 200 "nginx\n";
+		}
+	}
+}
+EOF
+}
+
+# start_nginx NAME SHIMCONF - `nginx -c NAME/nginx.conf` under the shim, as `systemctl start
+# nginx` runs it (Type=forking: the launcher forks the master and exits). Returns the
+# launcher's exit status (also in NAME/launcher.rc) and waits for PORT and the pid file when it
+# is 0.
+start_nginx() {
+    local name=$1 shimconf=$2 d rc=0
+    d=$(server_dir "$name")
+    rm -f "$d/nginx.pid"
+    echo "$shimconf" > "$d/shimconf"
+    # shellcheck disable=SC2046
+    env $(shim_env "$shimconf") $(sanitizer_environment) setsid nginx -c "$d/nginx.conf" \
+        < /dev/null >> "$d/launcher.log" 2>&1 3>&- || rc=$?
+    echo "$rc" > "$d/launcher.rc"
+    if [ "$rc" != 0 ]; then
+        echo "the nginx launcher exited with status $rc; its output:" >&2
+        cat "$d/launcher.log" >&2
+        return "$rc"
+    fi
+    track_daemon "nginx-$name" "$d/nginx.pid" || return 1
+    wait_port "$PORT" 15
+}
+
+# nginx_signal NAME SIGNAL - `nginx -s SIGNAL` for the instance (the launcher of the signal
+# runs under the shim too, as it would from the unit's environment).
+nginx_signal() {
+    local d
+    d=$(server_dir "$1")
+    # shellcheck disable=SC2046
+    env $(shim_env "$(cat "$d/shimconf")") $(sanitizer_environment) \
+        timeout 30 nginx -c "$d/nginx.conf" -s "$2" < /dev/null 3>&-
+}
+
+# nginx_workers NAME - the worker processes of the running master.
+nginx_workers() {
+    pgrep -P "$(cat "$(server_dir "$1")/nginx.pid")" -f "nginx: worker"
+}
+
+# stop_nginx NAME - `nginx -s stop`, and wait for the master to exit.
+stop_nginx() {
+    local d pid
+    d=$(server_dir "$1")
+    [ -s "$d/nginx.pid" ] || return 0
+    pid=$(cat "$d/nginx.pid")
+    nginx_signal "$1" stop > /dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 15
+}
