@@ -327,3 +327,75 @@ stop_nginx() {
     nginx_signal "$1" stop > /dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
     wait_gone "$pid" 15
 }
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+# pg_as_postgres ARGS... - run a PostgreSQL program as user postgres, under the shim with
+# $PG_SHIMCONF (what an operator's `pg_ctl` would pass on to the postmaster).
+pg_as_postgres() {
+    local prog=$1
+    shift
+    # shellcheck disable=SC2046
+    runuser -u postgres -- env $(shim_env "$PG_SHIMCONF") $(sanitizer_environment) \
+        timeout 60 "$PG_BIN/$prog" "$@" < /dev/null 3>&-
+}
+
+# start_postgres NAME SHIMCONF - a private cluster made by initdb as user postgres (data in
+# NAME/data, socket in NAME/run), with ssl = on, the rsa certificate (the key copied into the
+# data directory: PostgreSQL refuses a key that others can read), listening on
+# 127.0.0.1:PORT only; started with `pg_ctl start -w`. Sets PORT.
+start_postgres() {
+    local name=$1 d attempt pid
+    export PG_SHIMCONF=$2
+    d=$(server_dir "$name")
+    mkdir -p "$d/run"
+    chown postgres: "$d" "$d/run"
+    open_for_daemons "$d"
+    [ -n "$PG_BIN" ] || { echo "no /usr/lib/postgresql/*/bin" >&2; return 1; }
+    pg_as_postgres initdb -D "$d/data" --auth=trust --no-sync --username=postgres \
+        > "$d/initdb.log" 2>&1 || { cat "$d/initdb.log" >&2; return 1; }
+    install -o postgres -g postgres -m 0600 "$FX/rsa.key" "$d/data/server.key"
+    install -o postgres -g postgres -m 0644 "$FX/rsa-chain.pem" "$d/data/server.crt"
+    for attempt in 1 2 3; do
+        PORT=$(free_port)
+        cat > "$d/data/postgresql.auto.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$d/run'
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+fsync = off
+EOF
+        chown postgres: "$d/data/postgresql.auto.conf"
+        if pg_as_postgres pg_ctl -D "$d/data" -l "$d/postgres.log" -w -t 30 start \
+            > "$d/pg_ctl.log" 2>&1; then
+            pid=$(head -n 1 "$d/data/postmaster.pid")
+            track_session "$(session_of "$pid")" "postgres-$name"
+            wait_port "$PORT" 15 && return 0
+        fi
+        stop_postgres "$name"
+        grep -q "in use" "$d/postgres.log" 2>/dev/null || break
+    done
+    echo "postgres $name did not start; its logs:" >&2
+    cat "$d/pg_ctl.log" "$d/postgres.log" >&2 2>/dev/null
+    return 1
+}
+
+# postmaster_pid NAME - the postmaster's pid.
+postmaster_pid() {
+    head -n 1 "$(server_dir "$1")/data/postmaster.pid"
+}
+
+# stop_postgres NAME - `pg_ctl stop -m fast -w`.
+stop_postgres() {
+    local d pid
+    d=$(server_dir "$1")
+    [ -s "$d/data/postmaster.pid" ] || return 0
+    pid=$(postmaster_pid "$1")
+    pg_as_postgres pg_ctl -D "$d/data" -m fast -w -t 30 stop > /dev/null 2>&1 ||
+        kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 15
+}
