@@ -399,3 +399,72 @@ stop_postgres() {
         kill -TERM "$pid" 2>/dev/null || true
     wait_gone "$pid" 15
 }
+
+# --- vsftpd ---------------------------------------------------------------------------------
+
+# start_vsftpd NAME SHIMCONF - vsftpd in standalone mode as Debian's unit runs it (`vsftpd
+# CONF`, in the foreground: background=NO is the default) with a private vsftpd.conf: one
+# listener on 127.0.0.1:PORT, explicit FTPS (ssl_enable, AUTH TLS) with the rsa certificate,
+# anonymous logins over TLS only, passive data channels on loopback, TLS required on them
+# (require_ssl_reuse off: s_client makes the data channel's handshake), the seccomp sandbox
+# left at its default. Sets PORT.
+start_vsftpd() {
+    local name=$1 shimconf=$2 d attempt pid pasv
+    d=$(server_dir "$name")
+    mkdir -p "$d/empty" "$d/root"
+    echo hello > "$d/root/file.txt"
+    open_for_daemons "$d/empty" "$d/root"
+    chmod o+r "$d/root/file.txt"
+    for attempt in 1 2 3; do
+        PORT=$(free_port)
+        pasv=$(free_port)
+        cat > "$d/vsftpd.conf" <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=$PORT
+anonymous_enable=YES
+anon_root=$d/root
+no_anon_password=YES
+local_enable=NO
+secure_chroot_dir=$d/empty
+pam_service_name=vsftpd
+ssl_enable=YES
+allow_anon_ssl=YES
+force_anon_logins_ssl=YES
+force_anon_data_ssl=YES
+require_ssl_reuse=NO
+rsa_cert_file=$FX/rsa-chain.pem
+rsa_private_key_file=$FX/rsa.key
+pasv_enable=YES
+pasv_address=127.0.0.1
+pasv_min_port=$pasv
+pasv_max_port=$((pasv + 50))
+xferlog_enable=YES
+vsftpd_log_file=$d/vsftpd.log
+EOF
+        # shellcheck disable=SC2046
+        env $(shim_env "$shimconf") $(sanitizer_environment) setsid vsftpd "$d/vsftpd.conf" \
+            < /dev/null > "$d/vsftpd.out" 2>&1 3>&- &
+        pid=$!
+        echo "$pid" > "$d/pid"
+        track_session "$pid" "vsftpd-$name"
+        wait_port "$PORT" 15 2> /dev/null && return 0
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_gone "$pid" 10
+        grep -qiE "in use|bind" "$d/vsftpd.out" 2>/dev/null || break
+    done
+    echo "vsftpd $name did not start; its output:" >&2
+    cat "$d/vsftpd.out" >&2
+    return 1
+}
+
+# stop_vsftpd NAME - SIGTERM to the listener (sessions are processes of their own: they end
+# with their client, or in stop_sessions).
+stop_vsftpd() {
+    local d
+    d=$(server_dir "$1")
+    [ -s "$d/pid" ] || return 0
+    kill -TERM "$(cat "$d/pid")" 2>/dev/null || true
+    wait_gone "$(cat "$d/pid")" 15
+}
