@@ -32,6 +32,25 @@ EOF
     chmod o+r "$dir/resp/rsa.der" "$dir/ocspstaple.conf"
 }
 
+# many_responses DIR COUNT - DIR/many.conf: COUNT entries for rsa.pem, each with its own copy
+# of rsa-good.der in DIR/many/ (a configuration the shim loads in the background for a while:
+# a host that exits soon after its first context meets the loading reloader).
+many_responses() {
+    local dir=$1 count=$2 i
+    mkdir -p "$dir/many"
+    {
+        echo "staples = ("
+        for i in $(seq 1 "$count"); do
+            cp "$FX/rsa-good.der" "$dir/many/r$i.der"
+            printf '  { certificate = "%s"; response = "%s"; }%s\n' "$FX/rsa-chain.pem" \
+                "$dir/many/r$i.der" "$([ "$i" = "$count" ] || echo ,)"
+        done
+        echo ");"
+    } | write_conf "$dir/many.conf"
+    open_for_daemons "$dir/many"
+    chmod o+r "$dir/many"/*.der "$dir/many.conf"
+}
+
 # pid_from FILE [SECONDS] - the pid in a daemon's pid file once it is there (default 15 s).
 pid_from() {
     local i
