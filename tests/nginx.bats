@@ -6,7 +6,8 @@
 # 200-entry shim configuration (the launcher exits while the shim still loads it): twenty
 # starts in a row (every launcher exits 0, every instance staples, `nginx -s stop` stops it)
 # and `nginx -t` twenty times; then `nginx -s reload` and a response replaced while nginx
-# runs. (Before the exit-time fix, 7 launchers in 20 died of SIGSEGV here.)
+# runs; nginx's own stapling (ssl_stapling_file) wins over the shim's. (Before the exit-time
+# fix, 3 to 7 launchers in 20 died of SIGSEGV here.)
 #
 # Process model: the launcher parses the configuration (contexts created there, the reloader
 # started there) and exits soon after forking the master; the master and its workers inherit
@@ -28,6 +29,7 @@ setup_file() {
 
 teardown_file() {
     stop_nginx main
+    stop_nginx own
     stop_sessions
     check_daemon_logs
 }
@@ -102,6 +104,24 @@ teardown_file() {
     run grep -c '^ok$' "$BATS_TEST_TMPDIR/results"
     assert_output 10
     run nginx_signal main stop
+    assert_success
+    run wait_gone "$pid" 15
+    assert_success
+}
+
+@test "ssl_stapling with ssl_stapling_file: nginx's own response is stapled, not the shim's" {
+    local pid
+    replace_atomically "$FX/rsa-good2.der" "$D/resp/rsa.der"
+    nginx_conf own "ssl_stapling on; ssl_stapling_file $FX/rsa-good.der;"
+    start_nginx own "$D/ocspstaple.conf"
+    pid=$(cat "$(server_dir own)/nginx.pid")
+    assert_staple rsa-good.der
+    handshakes rsa-good.der 5 "$BATS_TEST_TMPDIR/results"
+    run grep -c '^ok$' "$BATS_TEST_TMPDIR/results"
+    assert_output 5
+    run wait_for_log "$(server_dir own)/launcher.log" "the server installs its own OCSP status callback"
+    assert_success
+    run nginx_signal own stop
     assert_success
     run wait_gone "$pid" 15
     assert_success

@@ -262,12 +262,13 @@ stop_haproxy() {
 
 # --- nginx ----------------------------------------------------------------------------------
 
-# nginx_conf NAME - write NAME/nginx.conf for a fresh port: Debian's defaults where they
-# matter (user www-data, worker_processes auto, daemon and master_process on, as compiled in),
-# pid, logs and temporary files under NAME/, one HTTPS server on 127.0.0.1:PORT with the rsa
-# certificate and no ssl_stapling (nginx's own stapling is off by default). Sets PORT.
+# nginx_conf NAME [SERVER_LINES] - write NAME/nginx.conf for a fresh port: Debian's defaults
+# where they matter (user www-data, worker_processes auto, daemon and master_process on, as
+# compiled in), pid, logs and temporary files under NAME/, one HTTPS server on
+# 127.0.0.1:PORT with the rsa certificate, SERVER_LINES added to it (nginx's own stapling is
+# off by default). Sets PORT.
 nginx_conf() {
-    local d
+    local d extra=${2:-}
     d=$(server_dir "$1")
     mkdir -p "$d/temp"
     PORT=$(free_port)
@@ -292,6 +293,7 @@ http {
 		listen 127.0.0.1:$PORT ssl;
 		ssl_certificate $FX/rsa-chain.pem;
 		ssl_certificate_key $FX/rsa.key;
+		$extra
 		location / {
 			return 200 "nginx\n";
 		}
