@@ -3,18 +3,19 @@
 # installed. On Debian or Ubuntu as root, missing packages are installed with apt-get;
 # elsewhere the missing ones are listed and the script fails.
 #
-# The test list holds real daemons (Postfix, Dovecot, stunnel4, squid) that the tests run as private
-# instances on loopback ports. Installing them must not leave a system instance behind: while
-# apt-get runs, /usr/sbin/policy-rc.d refuses every service start (an existing policy-rc.d is
-# set aside and put back afterwards), Postfix is preseeded to "No configuration", and the
-# daemons this script installed are disabled (and stopped, under a running systemd).
+# The test list holds real daemons (Postfix, Dovecot, stunnel4, squid, Redis, HAProxy, nginx,
+# PostgreSQL, vsftpd) that the tests run as private instances on loopback ports. Installing
+# them must not leave a system instance behind: while apt-get runs, /usr/sbin/policy-rc.d
+# refuses every service start (an existing policy-rc.d is set aside and put back afterwards),
+# Postfix is preseeded to "No configuration", and the daemons this script installed are
+# disabled (and stopped, under a running systemd).
 #
 #   tests/helpers/install-deps.sh build|test|lint
 set -eu
 
 want=${1:-test}
 build_pkgs="gcc make pkg-config libssl-dev libconfig-dev openssl"
-daemon_pkgs="postfix dovecot-imapd stunnel4 squid"
+daemon_pkgs="postfix dovecot-imapd stunnel4 squid redis-server haproxy nginx-light postgresql vsftpd"
 test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
 groff-base valgrind libjemalloc2 libtcmalloc-minimal4 $daemon_pkgs"
 lint_pkgs="$build_pkgs clang-tidy cppcheck"
@@ -94,6 +95,11 @@ for p in $daemons; do
         dovecot-imapd) units="dovecot.service dovecot.socket" sysv=dovecot ;;
         stunnel4) units="stunnel.target stunnel4.service" sysv=stunnel4 ;;
         squid) units="squid.service" sysv=squid ;;
+        redis-server) units="redis-server.service" sysv=redis-server ;;
+        haproxy) units="haproxy.service" sysv=haproxy ;;
+        nginx-light) units="nginx.service" sysv=nginx ;;
+        postgresql) units="postgresql.service" sysv=postgresql ;;
+        vsftpd) units="vsftpd.service" sysv=vsftpd ;;
         *) continue ;;
     esac
     for u in $units; do
