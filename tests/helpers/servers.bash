@@ -464,8 +464,11 @@ pasv_max_port=$((pasv + 50))
 xferlog_enable=YES
 vsftpd_log_file=$d/vsftpd.log
 EOF
+        # The shim logs to syslog here, as by default: a vsftpd session's stderr is the client's
+        # control connection, and a line written there would break its TLS stream.
         # shellcheck disable=SC2046
-        env $(shim_env "$shimconf") $(sanitizer_environment) setsid vsftpd "$d/vsftpd.conf" \
+        env $(shim_env "$shimconf" | sed 's/OCSPSTAPLE_LOG_TARGET=stderr/OCSPSTAPLE_LOG_TARGET=syslog/') \
+            $(sanitizer_environment) setsid vsftpd "$d/vsftpd.conf" \
             < /dev/null > "$d/vsftpd.out" 2>&1 3>&- &
         pid=$!
         echo "$pid" > "$d/pid"
