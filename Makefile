@@ -77,7 +77,8 @@ CORE_OBJ    := $(CORE_SRC:shim/%.c=$(BUILD)/core/%.o)
 SCOPE_OBJ   := $(SCOPE_SRC:shim/%.c=$(BUILD)/scope/%.o)
 
 TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse $(BUILD)/tests/config_path_probe $(BUILD)/tests/hs_loop \
-               $(BUILD)/tests/dlopen_host $(BUILD)/tests/exit_host $(BUILD)/tests/signal_host
+               $(BUILD)/tests/dlopen_host $(BUILD)/tests/exit_host $(BUILD)/tests/signal_host \
+               $(BUILD)/tests/dlclose_host
 
 .PHONY: all check demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
 
@@ -149,6 +150,11 @@ $(BUILD)/tests/hs_loop: tests/helpers/hs_loop.c
 $(BUILD)/tests/exit_host: tests/helpers/exit_host.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(SSL_LIBS)
+
+# Links no OpenSSL: it loads and unloads libssl itself.
+$(BUILD)/tests/dlclose_host: tests/helpers/dlclose_host.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -ldl
 
 $(BUILD)/tests/signal_host: tests/helpers/signal_host.c
 	@mkdir -p $(@D)

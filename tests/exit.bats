@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # A host's exit status is its own, every time: hosts that leave soon after their first server
 # context (nginx's launcher forking the master and exiting, a server refusing its
-# configuration, an init script's exec) while the reloader is in the middle of the background
+# configuration, an init script's exec, a plug-in host unloading libssl with dlclose) while the reloader is in the middle of the background
 # load of a large configuration, or of a reload pass. Before the fix, libcrypto's exit-time
 # cleanup ran under the reloader's feet: 28 of 40 plain exits with 200 entries died of SIGSEGV.
 
@@ -76,6 +76,25 @@ teardown() {
 @test "exit storm: 100 hosts exiting from a second thread" {
     run storm thread 100 20
     assert_output "0 failed"
+}
+
+@test "dlclose storm: 40 plug-in hosts loading and unloading libssl 10 times each, then exiting" {
+    local bad=0 i rc
+    for ((i = 0; i < 40; i++)); do
+        rc=0
+        OCSPSTAPLE_CONF="$CONF" OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="$SHIM_PRELOAD" \
+            "$BUILD_DIR/tests/dlclose_host" 10 > /dev/null 2>> "$BATS_TEST_TMPDIR/storm.log" || rc=$?
+        [ "$rc" -eq 0 ] || { echo "run $i: exit status $rc"; bad=$((bad + 1)); }
+    done
+    [ "$bad" -eq 0 ]
+    # The core does load in such a host (libssl's own SSL_CTX_new calls SSL_CTX_new_ex, which
+    # reaches the shim) and reads its configuration before the first dlclose.
+    echo "staples = ( { certificate = \"$G/ec-chain.pem\"; response = \"$G/ec.der\"; } );" \
+        > "$CONF"
+    run env OCSPSTAPLE_CONF="$CONF" OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="$SHIM_PRELOAD" \
+        "$BUILD_DIR/tests/dlclose_host" 3
+    assert_success
+    assert_output --partial "ec.der: stapling for"
 }
 
 @test "exit storm during reload passes: responses replaced all the while, 50 exits after the load" {

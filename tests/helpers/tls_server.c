@@ -141,11 +141,38 @@ static SSL_CTX *new_ctx(void)
     return real(NULL, NULL, TLS_server_method());
 }
 
+/* The host's own data on its contexts, as servers keep theirs (app_data, an ex_data index of
+ * their own with a free callback): the shim's own slot must never be theirs. */
+static int app_marker, ex_marker, host_ex_index = -1;
+static int host_ex_freed;
+
+static void host_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                         void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    if (ptr == &ex_marker)
+        host_ex_freed++;
+}
+
+static void check_host_data(SSL_CTX *ctx)
+{
+    if (SSL_CTX_get_app_data(ctx) != &app_marker ||
+        SSL_CTX_get_ex_data(ctx, host_ex_index) != &ex_marker)
+        die("the host's own data on its context was changed");
+}
+
 static SSL_CTX *make_ctx(struct keypair *p, int n, int with_sni)
 {
+    if (host_ex_index < 0 &&
+        (host_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, host_ex_free)) < 0)
+        die("SSL_CTX_get_ex_new_index");
     SSL_CTX *ctx = new_ctx();
     if (ctx == NULL)
         die("SSL_CTX_new");
+    if (!SSL_CTX_set_app_data(ctx, &app_marker) ||
+        !SSL_CTX_set_ex_data(ctx, host_ex_index, &ex_marker))
+        die("SSL_CTX_set_ex_data");
+    check_host_data(ctx);
     for (int i = 0; i < n; i++)
         if (SSL_CTX_use_certificate(ctx, p[i].cert) != 1 ||
             SSL_CTX_use_PrivateKey(ctx, p[i].key) != 1)
@@ -176,6 +203,7 @@ static SSL_CTX *make_ctx(struct keypair *p, int n, int with_sni)
 
 static void serve_one(int fd)
 {
+    check_host_data(main_ctx);
     SSL *ssl = SSL_new(main_ctx);
     if (ssl == NULL) {
         close(fd);
@@ -186,6 +214,7 @@ static void serve_one(int fd)
     SSL_set_fd(ssl, fd);
     if (SSL_accept(ssl) == 1) {
         char buf[256];
+        check_host_data(SSL_get_SSL_CTX(ssl)); /* the one chosen for SNI too */
         SSL_write(ssl, "hello\n", 6);
         /* Read until the client closes, so that our close sends no reset. */
         while (SSL_read(ssl, buf, sizeof(buf)) > 0)
@@ -286,6 +315,8 @@ int main(int argc, char **argv)
         die("chroot");
     for (int i = 0; i < extra_contexts; i++)
         SSL_CTX_free(make_ctx(pairs, pair_count, 0));
+    if (host_ex_freed != extra_contexts)
+        die("the host's ex_data free callback did not run once per freed context");
     main_ctx = make_ctx(pairs, pair_count, sni_name != NULL);
     if (sni_name != NULL)
         sni_ctx = make_ctx(&sni_pair, 1, 0);
