@@ -126,7 +126,12 @@ EOF
 staples = ( { certificate = "$dir/rsa-chain.pem"; response = "$dir/mail.der"; } );
 EOF
     chmod 644 "$dir/ocspstaple.conf"
-    start_on_free_port s_server "$dir/ocspstaple.conf" setpriv --reuid=nobody --regid=nogroup \
+    # nobody must be able to load the shim itself: the checkout may be where only root can go
+    # (a clone in /root, mode 0700), so the objects are loaded from the readable directory.
+    cp "$BUILD_DIR"/libocspstaple*.so "$dir/"
+    chmod 644 "$dir"/*.so
+    SHIM="$dir/libocspstaple.so" \
+        start_on_free_port s_server "$dir/ocspstaple.conf" setpriv --reuid=nobody --regid=nogroup \
         --clear-groups openssl s_server -accept "127.0.0.1:@PORT@" -www \
         -cert "$dir/rsa.pem" -key "$dir/rsa.key"
     assert_not_stapled
