@@ -18,6 +18,13 @@ load helpers/servers
 
 setup_file() {
     command -v vsftpd > /dev/null || skip "vsftpd is not installed (make test-deps)"
+    # Not the shim: with the ASan or the TSan runtime preloaded and nothing else, a session
+    # never answers AUTH TLS (with or without vsftpd's seccomp sandbox).
+    # (Each test skips: a skip in setup_file makes teardown_file fail in this bats.)
+    if [ -n "${SAN_RUNTIME:-}" ]; then
+        export SKIP_ALL="vsftpd sessions do not work under a preloaded sanitizer runtime, even without the shim"
+        return 0
+    fi
     export D="$BATS_FILE_TMPDIR"
     live_responses "$D"
     start_vsftpd main "$D/ocspstaple.conf"
@@ -31,6 +38,7 @@ teardown_file() {
 }
 
 setup() {
+    [ -z "${SKIP_ALL:-}" ] || skip "$SKIP_ALL"
     PORT=$(sed -n 's/^listen_port=//p' "$(server_dir main)/vsftpd.conf")
 }
 
