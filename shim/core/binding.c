@@ -292,21 +292,22 @@ size_t binding_choose(const struct binding *b, const char *servername, unsigned 
 }
 
 void binding_carry(struct snapshot *snap, struct snapshot *old, const struct changes *changed,
-                   bool ahead)
+                   bool ahead, const _Atomic bool *stop)
 {
     for (size_t i = 0; old != NULL && i <= old->mask; i++) {
         struct binding *b = atomic_load_explicit(&old->table[i], memory_order_acquire);
         if (b == NULL)
             continue;
         if (binding_affected(b, changed)) {
-            rebind_ahead(snap, b->cert);
+            if (!atomic_load(stop))
+                rebind_ahead(snap, b->cert); /* else checked at its next handshake */
             continue;
         }
         struct binding *copy = binding_copy(b);
         if (copy != NULL && !snapshot_insert(snap, copy))
             free(copy);
     }
-    for (struct served_cert *c; ahead && (c = served_take_pending()) != NULL;)
+    for (struct served_cert *c; ahead && !atomic_load(stop) && (c = served_take_pending()) != NULL;)
         if (snapshot_find(snap, c->fp) == NULL)
             rebind_ahead(snap, c);
 }

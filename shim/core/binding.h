@@ -14,6 +14,7 @@
 #ifndef OCSPSTAPLE_BINDING_H
 #define OCSPSTAPLE_BINDING_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,9 +34,10 @@ size_t binding_table_size(void);
 /* binding_carry - put into `snap` the bindings of `old` (may be NULL) that no source of
  * `changed` can affect (copies); check the others again now, as far as possible without a
  * handshake. With `ahead`, also check the certificates read from a small configuration that
- * were not checked yet (served_note_leaf). */
+ * were not checked yet (served_note_leaf). Once *stop is set (the process is exiting), no
+ * more checks are made: what is left is checked at its next handshake, if any. */
 void binding_carry(struct snapshot *snap, struct snapshot *old, const struct changes *changed,
-                   bool ahead);
+                   bool ahead, const _Atomic bool *stop);
 
 /* binding_pending - how many certificates read from a small configuration wait for their
  * check (any thread may ask). */

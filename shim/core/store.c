@@ -141,7 +141,7 @@ static void publish(const struct changes *changed, bool ahead)
     snapshot_table_reset();
     /* `current` changes only here, under reload_lock: it stays alive while read. */
     struct snapshot *old = S.current;
-    binding_carry(snap, old, changed, ahead);
+    binding_carry(snap, old, changed, ahead, &S.exiting);
     atomic_store(&snap->refs, 1);
     pthread_mutex_lock(&S.current_lock);
     S.current = snap;
@@ -430,7 +430,8 @@ static void leaf_read(const unsigned char fp[20], const unsigned char *der, size
  * configuration) died of a signal in the middle of a pass. So: wait for the pass in progress,
  * at most EXIT_WAIT_MS, and keep reload_lock, which every pass takes, for good. A pass never
  * runs longer than a step of the initial load or one refresh pass, so the wait is short; the
- * bound keeps an exit from a signal handler that interrupted a pass from hanging. */
+ * bound keeps an exit from a signal handler that interrupted a pass from hanging. A pass that
+ * checks responses (slow under a sanitizer) stops checking as soon as `exiting` is set. */
 static void stop_at_exit(void)
 {
     atomic_store(&S.exiting, true);
