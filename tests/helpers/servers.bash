@@ -492,3 +492,14 @@ stop_vsftpd() {
     kill -TERM "$(cat "$d/pid")" 2>/dev/null || true
     wait_gone "$(cat "$d/pid")" 15
 }
+
+# replaced_and_stapled FIXTURE TARGET - TARGET replaced atomically by $FX/FIXTURE while the
+# server on $PORT runs: it is stapled within 5 s, and by ten connections in a row.
+replaced_and_stapled() {
+    replace_atomically "$FX/$1" "$2"
+    run eventually_staple "$1" 5
+    assert_success
+    handshakes "$1" 10 "$BATS_TEST_TMPDIR/results"
+    run grep -c '^ok$' "$BATS_TEST_TMPDIR/results"
+    assert_output 10
+}
