@@ -58,9 +58,9 @@ setup() {
 
 @test "Debian's reload (haproxy -c, SIGUSR2 to the master): the new worker staples the same" {
     # Under ThreadSanitizer the old worker never leaves after the reload (it waits in
-    # epoll_wait for good), though it does with the TSan runtime alone and without it. nginx
-    # shows the same: under TSan a process forked from a parent that has threads (the shim's
-    # reloader) does not act on its stop signal. Plain and ASan builds run the test.
+    # epoll_wait for good), though it does with the TSan runtime alone and without it; nginx's
+    # master under TSan does not stop on its signal either. Not understood yet; plain and ASan
+    # builds run the test.
     [ "${OCSPSTAPLE_SANITIZE:-}" != thread ] ||
         skip "under ThreadSanitizer HAProxy's old worker never leaves after SIGUSR2"
     local old new i

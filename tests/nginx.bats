@@ -35,9 +35,9 @@ teardown_file() {
 }
 
 @test "daemon on, started $STARTS times in a row: every launcher exits 0, every time it staples" {
-    # Under ThreadSanitizer a process forked from a parent that has threads (the shim's
-    # reloader runs in nginx's launcher) does not act on signals any more: the master never
-    # stops (nginx -s stop, SIGQUIT). The plain and ASan runs test this.
+    # Under ThreadSanitizer nginx's master, forked from a launcher in which the shim's reloader
+    # thread runs, never stops on its signal (nginx -s stop); not understood yet (Redis, which
+    # forks the same way, stops). The plain and ASan runs test this.
     [ "${OCSPSTAPLE_SANITIZE:-}" != thread ] ||
         skip "under ThreadSanitizer nginx's master, forked from a threaded launcher, ignores its stop signal"
     local i out pid results="$BATS_TEST_TMPDIR/results"
@@ -84,9 +84,9 @@ teardown_file() {
 }
 
 @test "nginx -s reload: the new workers staple; a replaced response is stapled; nginx -s stop" {
-    # Under ThreadSanitizer a process forked from a parent that has threads (the shim's
-    # reloader runs in nginx's launcher) does not act on signals any more: the master never
-    # stops (nginx -s stop, SIGQUIT). The plain and ASan runs test this.
+    # Under ThreadSanitizer nginx's master, forked from a launcher in which the shim's reloader
+    # thread runs, never stops on its signal (nginx -s stop); not understood yet (Redis, which
+    # forks the same way, stops). The plain and ASan runs test this.
     [ "${OCSPSTAPLE_SANITIZE:-}" != thread ] ||
         skip "under ThreadSanitizer nginx's master, forked from a threaded launcher, ignores its stop signal"
     local old new i pid
@@ -115,9 +115,9 @@ teardown_file() {
 }
 
 @test "ssl_stapling with ssl_stapling_file: nginx's own response is stapled, not the shim's" {
-    # Under ThreadSanitizer a process forked from a parent that has threads (the shim's
-    # reloader runs in nginx's launcher) does not act on signals any more: the master never
-    # stops (nginx -s stop, SIGQUIT). The plain and ASan runs test this.
+    # Under ThreadSanitizer nginx's master, forked from a launcher in which the shim's reloader
+    # thread runs, never stops on its signal (nginx -s stop); not understood yet (Redis, which
+    # forks the same way, stops). The plain and ASan runs test this.
     [ "${OCSPSTAPLE_SANITIZE:-}" != thread ] ||
         skip "under ThreadSanitizer nginx's master, forked from a threaded launcher, ignores its stop signal"
     local pid
