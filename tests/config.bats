@@ -210,6 +210,11 @@ EOF
 
 @test "log_target = syslog (the default): lines reach /dev/log with the ident ocspstaple" {
     command -v unshare > /dev/null || skip "unshare is not available"
+    # In a chroot or container whose root is not a mount point, unshare cannot make the mount
+    # namespace private ("cannot change root filesystem propagation"): the test cannot give the
+    # server a /dev/log of its own without touching the machine's.
+    unshare -m --propagation private true 2> /dev/null ||
+        skip "no private mount namespace here (chroot or container?): cannot give the server its own /dev/log"
     local sock="$BATS_TEST_TMPDIR/log.sock" got="$BATS_TEST_TMPDIR/syslog.txt"
     python3 "$ROOT/tests/helpers/syslog_sink.py" "$sock" "$got" 3>&- &
     local sink=$!

@@ -126,7 +126,11 @@ EOF
 staples = ( { certificate = "$dir/rsa-chain.pem"; response = "$dir/mail.der"; } );
 EOF
     chmod 644 "$dir/ocspstaple.conf"
-    start_on_free_port s_server "$dir/ocspstaple.conf" setpriv --reuid=nobody --regid=nogroup \
+    # The server runs as nobody, who may not enter the checkout (under /root, say): it loads a
+    # copy of the shim (and the core beside it) from this world-readable directory.
+    cp "$BUILD_DIR/libocspstaple.so" "$BUILD_DIR/libocspstaple-core.so" "$dir/"
+    chmod 755 "$dir"/*.so
+    SHIM="$dir/libocspstaple.so" start_on_free_port s_server "$dir/ocspstaple.conf" setpriv --reuid=nobody --regid=nogroup \
         --clear-groups openssl s_server -accept "127.0.0.1:@PORT@" -www \
         -cert "$dir/rsa.pem" -key "$dir/rsa.key"
     assert_not_stapled
