@@ -173,7 +173,7 @@ teardown() {
 @test "a missing shim configuration: Dovecot serves TLS without a staple, and logs why" {
     use missing
     assert_not_stapled
-    assert_output --partial "subject=CN = mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     run wait_for_log "$LOG" "imap-login: Error: ocspstaple: error: $D/missing.conf: cannot read the configuration: No such file or directory; no stapling"
     assert_success
 }
@@ -182,7 +182,7 @@ teardown() {
     use broken
     PORT=$IMAP_PORT
     assert_not_stapled -starttls imap
-    assert_output --partial "subject=CN = mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     run wait_for_log "$LOG" "ocspstaple: error: $D/broken.conf:[0-9]+: syntax error"
     assert_success
 }

@@ -120,7 +120,7 @@ concurrent_handshakes() {
 @test "a missing shim configuration: stunnel serves TLS without a staple, and logs why" {
     use missing
     assert_not_stapled
-    assert_output --partial "subject=CN = mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     run wait_for_log "$LOG" "ocspstaple: error: $D/missing.conf: cannot read the configuration: No such file or directory; no stapling"
     assert_success
 }
@@ -128,7 +128,7 @@ concurrent_handshakes() {
 @test "a shim configuration with a syntax error: stunnel serves TLS, logs file and line" {
     use broken
     assert_not_stapled
-    assert_output --partial "subject=CN = mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     run wait_for_log "$LOG" "ocspstaple: error: $D/broken.conf:[0-9]+: syntax error"
     assert_success
 }
