@@ -13,7 +13,7 @@
 set -eu
 
 want=${1:-test}
-build_pkgs="gcc make pkg-config libssl-dev libconfig-dev openssl"
+build_pkgs="gcc libc6-dev make pkg-config libssl-dev libconfig-dev openssl"
 daemon_pkgs="postfix dovecot-imapd stunnel4"
 test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
 groff-base valgrind $daemon_pkgs"
