@@ -461,7 +461,7 @@ local_name other.example.test {
   ssl_server_cert_file = $FX/other-chain.pem
   ssl_server_key_file = $FX/other.key
 }
-${lines//service_count/restart_request_count}
+${lines//service_count = 0/restart_request_count = unlimited}
 $([ -z "${SAN_RUNTIME:-}" ] || printf '# the sanitizer runtime maps terabytes\ndefault_vsz_limit = 0\n')
 EOF2
         else
