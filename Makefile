@@ -189,9 +189,10 @@ demo: test-deps
 OPERATOR_FILES := systemd/postfix@-.service.d/ocspstaple.conf \
                   systemd/dovecot.service.d/ocspstaple.conf \
                   systemd/stunnel@.service.d/ocspstaple.conf \
-                  postfix/main.cf dovecot/99-ocspstaple.conf ocspstaple.conf.example
+                  postfix/main.cf dovecot/99-ocspstaple.conf dovecot/2.4/99-ocspstaple.conf \
+                  ocspstaple.conf.example
 OPERATOR_DIRS  := systemd/postfix@-.service.d systemd/dovecot.service.d \
-                  systemd/stunnel@.service.d systemd postfix dovecot
+                  systemd/stunnel@.service.d systemd postfix dovecot/2.4 dovecot
 MAN_PAGES      := man5/ocspstaple.conf.5 man8/ocspstaple.8
 INSTALL_PATHS   = sed -e 's|/usr/local/lib/ocspstaple|$(PKGLIBDIR)|g' \
                       -e 's|/usr/local/share/ocspstaple|$(PKGDATADIR)|g' \

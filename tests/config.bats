@@ -210,11 +210,11 @@ EOF
 
 @test "log_target = syslog (the default): lines reach /dev/log with the ident ocspstaple" {
     command -v unshare > /dev/null || skip "unshare is not available"
-    # The server gets a /dev/log of the test's own in a private mount namespace; where mount
-    # propagation cannot be changed (the root is not a mount point: a chroot, many containers)
-    # there is no way to give it one without touching the machine's.
+    # In a chroot or container whose root is not a mount point, unshare cannot make the mount
+    # namespace private ("cannot change root filesystem propagation"): the test cannot give the
+    # server a /dev/log of its own without touching the machine's.
     unshare -m --propagation private true 2> /dev/null ||
-        skip "no private mount namespace here (the root is not a mount point: a chroot or container?)"
+        skip "no private mount namespace here (chroot or container?): cannot give the server its own /dev/log"
     local sock="$BATS_TEST_TMPDIR/log.sock" got="$BATS_TEST_TMPDIR/syslog.txt"
     python3 "$ROOT/tests/helpers/syslog_sink.py" "$sock" "$got" 3>&- &
     local sink=$!

@@ -95,6 +95,14 @@ teardown() {
     conf="$(dovecot_dir main)/dovecot.conf"
     run doveconf -c "$conf" -h import_environment
     assert_success
+    if dovecot_is_24; then
+        # 2.4 prints one NAME = value line per variable, sorted.
+        assert_line "LD_PRELOAD = $(daemon_preload)"
+        assert_line "OCSPSTAPLE_CONF = $D/ocspstaple.conf"
+        assert_line --regexp "^LISTEN_PID = "
+        assert_line --regexp "^NOTIFY_SOCKET = "
+        return
+    fi
     assert_output "$(doveconf -c "$conf" -d -h import_environment) LD_PRELOAD=$(daemon_preload) OCSPSTAPLE_CONF=$D/ocspstaple.conf$(sanitizer_environment | sed "s/^/ /")"
     assert_output --regexp "LISTEN_PID LISTEN_FDS NOTIFY_SOCKET"
 }
@@ -126,7 +134,7 @@ teardown() {
 @test "SNI (local_name): each name gets the response for its own certificate" {
     assert_staple other-good.der -servername other.example.test
     assert_subject other.example.test
-    assert_output --regexp "Responder Id: CN ?= ?ocspstaple Other CA"
+    assert_output --partial "Responder Id: CN = ocspstaple Other CA"
     assert_staple rsa-good.der -servername mail.example.test
     assert_subject mail.example.test
     PORT=$IMAP_PORT
@@ -173,7 +181,7 @@ teardown() {
 @test "a missing shim configuration: Dovecot serves TLS without a staple, and logs why" {
     use missing
     assert_not_stapled
-    assert_output --regexp "subject=CN ?= ?mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     run wait_for_log "$LOG" "imap-login: Error: ocspstaple: error: $D/missing.conf: cannot read the configuration: No such file or directory; no stapling"
     assert_success
 }
@@ -182,7 +190,7 @@ teardown() {
     use broken
     PORT=$IMAP_PORT
     assert_not_stapled -starttls imap
-    assert_output --regexp "subject=CN ?= ?mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     run wait_for_log "$LOG" "ocspstaple: error: $D/broken.conf:[0-9]+: syntax error"
     assert_success
 }

@@ -47,10 +47,21 @@ teardown() {
     run postconf -c "$BATS_TEST_TMPDIR/postfix" -h import_environment
     assert_success
     assert_output "$(postconf -d -h import_environment) LD_PRELOAD=/usr/lib/ocspstaple/libocspstaple.so OCSPSTAPLE_CONF=/etc/ocspstaple.conf"
-    printf '!include %s\n' "$share/dovecot/99-ocspstaple.conf" > "$BATS_TEST_TMPDIR/dovecot.conf"
-    run doveconf -c "$BATS_TEST_TMPDIR/dovecot.conf" -h import_environment
-    assert_success
-    assert_output "$(doveconf -c "$BATS_TEST_TMPDIR/dovecot.conf" -d -h import_environment) LD_PRELOAD=/usr/lib/ocspstaple/libocspstaple.so OCSPSTAPLE_CONF=/etc/ocspstaple.conf"
+    # Dovecot 2.4 (dovecot_config_version first, import_environment a block) or 2.3.
+    if ! dovecot --version | grep -q "^2\.[0-3]\."; then
+        printf 'dovecot_config_version = 2.4.0\ndovecot_storage_version = 2.4.0\n!include %s\n' "$share/dovecot/2.4/99-ocspstaple.conf" \
+            > "$BATS_TEST_TMPDIR/dovecot.conf"
+        run doveconf -c "$BATS_TEST_TMPDIR/dovecot.conf" -h import_environment
+        assert_success
+        assert_line "LD_PRELOAD = /usr/lib/ocspstaple/libocspstaple.so"
+        assert_line "OCSPSTAPLE_CONF = /etc/ocspstaple.conf"
+        assert_line --regexp "^LISTEN_PID = "
+    else
+        printf '!include %s\n' "$share/dovecot/99-ocspstaple.conf" > "$BATS_TEST_TMPDIR/dovecot.conf"
+        run doveconf -c "$BATS_TEST_TMPDIR/dovecot.conf" -h import_environment
+        assert_success
+        assert_output "$(doveconf -c "$BATS_TEST_TMPDIR/dovecot.conf" -d -h import_environment) LD_PRELOAD=/usr/lib/ocspstaple/libocspstaple.so OCSPSTAPLE_CONF=/etc/ocspstaple.conf"
+    fi
     # The man pages, formatted without a warning.
     local page
     for page in man8/ocspstaple.8 man5/ocspstaple.conf.5; do

@@ -109,7 +109,7 @@ setup() {
     assert_subject mail.example.test
     assert_staple other-good.der -starttls smtp -servername other.example.test
     assert_subject other.example.test
-    assert_output --regexp "Responder Id: CN ?= ?ocspstaple Other CA"
+    assert_output --partial "Responder Id: CN = ocspstaple Other CA"
     # A name not in the map: the default certificate and its response.
     assert_staple rsa-good.der -starttls smtp -servername unknown.example.test
     assert_subject mail.example.test
@@ -132,7 +132,7 @@ setup() {
 @test "a missing shim configuration: Postfix serves STARTTLS without a staple, and logs why" {
     PORT=$(cat "$(postfix_dir missing)/port")
     assert_not_stapled -starttls smtp
-    assert_output --regexp "subject=CN ?= ?mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     [ -n "${SYSLOG_SOCK:-}" ] || skip "no private /dev/log on this machine: log not checked"
     run wait_for_log "$SYSLOG_OUT" "ocspstaple\[[0-9]+\]: error: $D/missing.conf: cannot read the configuration: No such file or directory; no stapling"
     assert_success
@@ -141,7 +141,7 @@ setup() {
 @test "a shim configuration with a syntax error: Postfix serves STARTTLS, logs file and line" {
     PORT=$(cat "$(postfix_dir broken)/port")
     assert_not_stapled -starttls smtp
-    assert_output --regexp "subject=CN ?= ?mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     [ -n "${SYSLOG_SOCK:-}" ] || skip "no private /dev/log on this machine: log not checked"
     run wait_for_log "$SYSLOG_OUT" "ocspstaple\[[0-9]+\]: error: $D/broken.conf:[0-9]+: syntax error"
     assert_success

@@ -56,7 +56,7 @@ EOF
     start_s_server "$CONF" -cert "$FX/rsa.pem" -key "$FX/rsa.key" \
         -servername other.example.test -cert2 "$FX/other.pem" -key2 "$FX/other.key"
     assert_stapled other-good.der -servername other.example.test
-    assert_output --regexp "CN ?= ?other.example.test"
+    assert_output --regexp "CN ?= ?other\.example\.test"
     assert_stapled rsa-good.der -servername mail.example.test
 }
 

@@ -90,7 +90,7 @@ concurrent_handshakes() {
 @test "SNI service: the other name gets the response for its own certificate" {
     assert_staple other-good.der -servername other.example.test
     assert_subject other.example.test
-    assert_output --regexp "Responder Id: CN ?= ?ocspstaple Other CA"
+    assert_output --partial "Responder Id: CN = ocspstaple Other CA"
     assert_staple rsa-good.der -servername mail.example.test
 }
 
@@ -120,7 +120,7 @@ concurrent_handshakes() {
 @test "a missing shim configuration: stunnel serves TLS without a staple, and logs why" {
     use missing
     assert_not_stapled
-    assert_output --regexp "subject=CN ?= ?mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     run wait_for_log "$LOG" "ocspstaple: error: $D/missing.conf: cannot read the configuration: No such file or directory; no stapling"
     assert_success
 }
@@ -128,7 +128,7 @@ concurrent_handshakes() {
 @test "a shim configuration with a syntax error: stunnel serves TLS, logs file and line" {
     use broken
     assert_not_stapled
-    assert_output --regexp "subject=CN ?= ?mail.example.test"
+    assert_output --regexp "subject= ?CN ?= ?mail\.example\.test"
     run wait_for_log "$LOG" "ocspstaple: error: $D/broken.conf:[0-9]+: syntax error"
     assert_success
 }

@@ -380,6 +380,29 @@ dovecot_dir() {
     echo "$BATS_FILE_TMPDIR/dovecot-$1"
 }
 
+# dovecot_is_24 - true when the installed Dovecot speaks the 2.4 configuration language
+# (dovecot_config_version first, import_environment as a block of NAME = value lines).
+dovecot_is_24() {
+    case $(dovecot --version 2> /dev/null) in
+        2.[0-3].*) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+
+# dovecot_conf_d - the shipped conf.d file for the installed Dovecot (under conf/).
+dovecot_conf_d() {
+    if dovecot_is_24; then echo dovecot/2.4/99-ocspstaple.conf; else echo dovecot/99-ocspstaple.conf; fi
+}
+
+# dovecot_import_block NAME=VALUE... - a 2.4 import_environment block adding these variables.
+dovecot_import_block() {
+    local kv
+    [ $# -gt 0 ] || return 0
+    echo "import_environment {"
+    for kv in "$@"; do printf '  %s = "%s"\n' "${kv%%=*}" "${kv#*=}"; done
+    echo "}"
+}
+
 # start_dovecot NAME SHIMCONF [IMPORT_EXTRA] [CONF_LINES] - a private Dovecot (imap only):
 # imap-login with its default chroot ($base_dir/login) and login user (dovenull), an imap
 # (STARTTLS) and an imaps listener on 127.0.0.1, the rsa certificate, a local_name block for
@@ -393,11 +416,55 @@ start_dovecot() {
     d=$(dovecot_dir "$name")
     mkdir -p "$d/run" "$d/state"
     open_for_daemons "$d"
-    shipped dovecot/99-ocspstaple.conf "$shimconf" > "$d/99-ocspstaple.conf"
+    shipped "$(dovecot_conf_d)" "$shimconf" > "$d/99-ocspstaple.conf"
     for attempt in 1 2 3; do
         IMAP_PORT=$(free_port)
         IMAPS_PORT=$(free_port)
         [ "$IMAP_PORT" != "$IMAPS_PORT" ] || continue
+        if dovecot_is_24; then
+            # shellcheck disable=SC2046,SC2086
+            cat > "$d/dovecot.conf" <<EOF2
+dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+protocols = imap
+listen = 127.0.0.1
+base_dir = $d/run
+state_dir = $d/state
+log_path = $d/dovecot.log
+ssl = required
+ssl_server_cert_file = $FX/rsa-chain.pem
+ssl_server_key_file = $FX/rsa.key
+!include $d/99-ocspstaple.conf
+$(dovecot_import_block $import_extra $(sanitizer_environment))
+passdb static {
+  password = unused
+}
+userdb static {
+  fields {
+    uid = nobody
+    gid = nogroup
+    home = /nonexistent
+  }
+}
+service imap-login {
+  inet_listener imap {
+    listen = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    listen = 127.0.0.1
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+local_name other.example.test {
+  ssl_server_cert_file = $FX/other-chain.pem
+  ssl_server_key_file = $FX/other.key
+}
+${lines//service_count = 0/restart_request_count = unlimited}
+$([ -z "${SAN_RUNTIME:-}" ] || printf '# the sanitizer runtime maps terabytes\ndefault_vsz_limit = 0\n')
+EOF2
+        else
         cat > "$d/dovecot.conf" <<EOF2
 protocols = imap
 listen = 127.0.0.1
@@ -435,6 +502,7 @@ local_name other.example.test {
 $lines
 $([ -z "${SAN_RUNTIME:-}" ] || printf '# the sanitizer runtime maps terabytes\ndefault_vsz_limit = 0\n')
 EOF2
+        fi
         setsid dovecot -F -c "$d/dovecot.conf" < /dev/null > "$d/dovecot.out" 2>&1 3>&- &
         pid=$!
         track_session "$pid" "dovecot-$name"
