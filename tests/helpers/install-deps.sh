@@ -4,8 +4,8 @@
 # elsewhere the missing ones are listed and the script fails.
 #
 # The test list holds real daemons (Postfix, Dovecot, stunnel4, squid, Redis, HAProxy, nginx,
-# PostgreSQL, vsftpd) that the tests run as private instances on loopback ports. Installing
-# them must not leave a system instance behind: while apt-get runs, /usr/sbin/policy-rc.d
+# lighttpd, PostgreSQL, vsftpd) that the tests run as private instances on loopback ports.
+# Installing them must not leave a system instance behind: while apt-get runs, /usr/sbin/policy-rc.d
 # refuses every service start (an existing policy-rc.d is set aside and put back afterwards),
 # Postfix is preseeded to "No configuration", and the daemons this script installed are
 # disabled (and stopped, under a running systemd).
@@ -15,7 +15,8 @@ set -eu
 
 want=${1:-test}
 build_pkgs="gcc libc6-dev make pkg-config libssl-dev libconfig-dev openssl"
-daemon_pkgs="postfix dovecot-imapd stunnel4 squid redis-server haproxy nginx-light postgresql vsftpd"
+daemon_pkgs="postfix dovecot-imapd stunnel4 squid redis-server haproxy nginx-light lighttpd \
+lighttpd-mod-openssl postgresql vsftpd"
 # util-linux: setpriv, unshare; mount: mount (a private /dev for the syslog tests). Not in
 # every minimal root (debootstrap --variant=minbase of Debian 12 has no mount).
 test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
@@ -100,6 +101,7 @@ for p in $daemons; do
         redis-server) units="redis-server.service" sysv=redis-server ;;
         haproxy) units="haproxy.service" sysv=haproxy ;;
         nginx-light) units="nginx.service" sysv=nginx ;;
+        lighttpd) units="lighttpd.service" sysv=lighttpd ;;
         postgresql) units="postgresql.service" sysv=postgresql ;;
         vsftpd) units="vsftpd.service" sysv=vsftpd ;;
         *) continue ;;
