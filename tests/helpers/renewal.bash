@@ -14,7 +14,7 @@
 #                 `ocspstaple check --connect` (e.g. --starttls smtp)
 #   SECOND_PORT, SECOND_ARGS  where and how the second certificate ($FX/other-chain.pem, not
 #                 in the configuration at first) is served: another port, or SNI
-#   SHIMLOG       the file the shim's lines of the server end up in
+#   SHIMLOG       the files the shim's lines of the server end up in (space-separated)
 #   ONE_PROCESS   1 when one process serves every connection (each message must appear once)
 #   reload_server a function: the server's own reload, as its operators run it
 #   after_reload  a function, run after reload_server in revoked_after_reload: until the
@@ -321,10 +321,11 @@ connect_supported() {
 
 # --- the log ------------------------------------------------------------------------------
 
-# log_lines WORD... - the lines of $SHIMLOG holding every WORD (fixed strings).
+# log_lines WORD... - the lines of the $SHIMLOG files holding every WORD (fixed strings).
 log_lines() {
     local lines
-    lines=$(grep -F -- "$1" "$SHIMLOG" 2> /dev/null)
+    # shellcheck disable=SC2086
+    lines=$(grep -hF -- "$1" $SHIMLOG 2> /dev/null)
     shift
     while [ $# -gt 0 ]; do
         lines=$(grep -F -- "$1" <<< "$lines")
@@ -342,7 +343,8 @@ eventually_logged() {
         log_lines "$@" > /dev/null && return 0
         if [ "$(now_ms)" -gt "$end" ]; then
             echo "no line of $SHIMLOG holds all of: $* (after ${limit} s); the ocspstaple lines:" >&2
-            grep ocspstaple "$SHIMLOG" | tail -n 30 >&2
+            # shellcheck disable=SC2086
+            grep -h ocspstaple $SHIMLOG | tail -n 30 >&2
             return 1
         fi
         sleep 0.2
