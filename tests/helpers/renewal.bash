@@ -16,6 +16,8 @@
 #                 in the configuration at first) is served: another port, or SNI
 #   SHIMLOG       the files the shim's lines of the server end up in (space-separated)
 #   ONE_PROCESS   1 when one process serves every connection (each message must appear once)
+#   NEW_PROCESS_PER_CONNECTION  1 when every connection gets a new process (Dovecot's login
+#                 processes): a broken configuration then has no last good to keep
 #   reload_server a function: the server's own reload, as its operators run it
 #   after_reload  a function, run after reload_server in revoked_after_reload: until the
 #                 processes started by the reload serve (nothing to do for most servers)
@@ -126,14 +128,12 @@ le_renew() {
 
 # --- the shim's configuration -----------------------------------------------------------------
 
-# write_shim_conf [second] - $D/ocspstaple.conf, replaced atomically: $CONF_HEADER first when
-# set (e.g. log_target, for servers whose logs are read from stderr), the live/mail entry
+# write_shim_conf [second] - $D/ocspstaple.conf, replaced atomically: the live/mail entry
 # (responder: $RESPONDER_URL, fixed when the file is set up, for `ocspstaple fetch`), and with
 # "second" the entry of the second certificate too. Sets CONF_LINES (its number of lines).
 write_shim_conf() {
     local tmp="$D/ocspstaple.conf.new"
     {
-        [ -z "${CONF_HEADER:-}" ] || echo "$CONF_HEADER"
         echo "staples = ("
         printf '    { certificate = "%s"; response = "%s"; responder = "%s"; }' \
             "$D/le/live/mail/fullchain.pem" "$D/resp/mail.der" "$RESPONDER_URL"
@@ -427,11 +427,11 @@ renew_certbot_order() {
     fi
 }
 
-# config_change - the second certificate, served but not configured, is not stapled and is
-# logged at warning level with its subject and serial; an entry for it added to the running
-# server's configuration is stapled within $WITHIN s, without a reload, and the first entry
-# keeps stapling; then a syntax error: both keep stapling, the log names the file and the line
-# once; the good configuration is put back at the end.
+# config_change - the second certificate, served but not configured, is not stapled; an entry
+# for it added to the running server's configuration is stapled within $WITHIN s, without a
+# reload, and the first entry keeps stapling; then a syntax error: both keep stapling, the log
+# names the file and the line once (renewal_teardown puts the good configuration back); and
+# the log had named the unconfigured certificate at warning level, with subject and serial.
 config_change() {
     local mail other
     mail=$(le_serial mail "$(le_current mail)")
@@ -440,8 +440,6 @@ config_change() {
     run serves_stapled "$mail" 1 "$PORT" "${CLIENT_ARGS[@]}"
     assert_success
     run serves_unstapled "$other" 2 "$SECOND_PORT" "${SECOND_ARGS[@]}"
-    assert_success
-    run eventually_logged "$WITHIN" warning other.example.test "$other"
     assert_success
 
     write_shim_conf second
@@ -457,13 +455,26 @@ config_change() {
     { cat "$D/ocspstaple.conf.good"; echo "this is not a setting"; } > "$D/ocspstaple.conf.new"
     chmod 0644 "$D/ocspstaple.conf.new"
     mv -f "$D/ocspstaple.conf.new" "$D/ocspstaple.conf"
-    run eventually_logged "$WITHIN" "$D/ocspstaple.conf:$((CONF_LINES + 1))"
-    assert_success
-    run still_stapled_for "$WITHIN" "$PORT" "$mail" "${CLIENT_ARGS[@]}"
-    assert_success
-    run serves_stapled "$other" 3 "$SECOND_PORT" "${SECOND_ARGS[@]}"
-    assert_success
-    run logged_once "$D/ocspstaple.conf:$((CONF_LINES + 1))"
+    if [ "${NEW_PROCESS_PER_CONNECTION:-0}" = 1 ]; then
+        # A process started after the break has no last good configuration of its own: the
+        # handshakes go on (TLS is served), and each process logs the error once.
+        run bash -c "echo | timeout 20 openssl s_client -connect 127.0.0.1:$PORT ${CLIENT_ARGS[*]} 2>&1"
+        assert_output --partial "Verify return code"
+        run eventually_logged "$WITHIN" "$D/ocspstaple.conf:$((CONF_LINES + 1))"
+        assert_success
+    else
+        run still_stapled_for "$WITHIN" "$PORT" "$mail" "${CLIENT_ARGS[@]}"
+        assert_success
+        run serves_stapled "$other" 3 "$SECOND_PORT" "${SECOND_ARGS[@]}"
+        assert_success
+        run eventually_logged "$WITHIN" "$D/ocspstaple.conf:$((CONF_LINES + 1))"
+        assert_success
+        run logged_once "$D/ocspstaple.conf:$((CONF_LINES + 1))"
+        assert_success
+    fi
+    # While it was not configured, the served certificate was logged at warning level with its
+    # subject and serial.
+    run eventually_logged 1 warning other.example.test "$other"
     assert_success
 }
 
