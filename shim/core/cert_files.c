@@ -69,9 +69,9 @@ void cert_files_watch(struct source *src)
     watch_file(&src->files[1], src->entry->issuer);
 }
 
-/* changed_file - whether f's file is now another content than the one indexed, and settled
- * (modified more than a second ago: a writer may still be at it). A file that cannot be looked
- * at is reported once per problem. */
+/* changed_file - whether f's file is now another content than the one indexed,
+ * or modified within the last second (then f->unsettled: read now, and again next pass, as a
+ * writer may still be at it). A file that cannot be looked at is reported once per problem. */
 static bool changed_file(const char *conf_path, const struct source *src, struct cert_file *f)
 {
     struct stat st;
@@ -94,12 +94,12 @@ static bool changed_file(const char *conf_path, const struct source *src, struct
     struct file_id id = file_id_of(&st);
     if (f->have_seen && same_file(&id, &f->seen))
         return false;
-    if (!settled(&st.st_mtim) || !settled(&st.st_ctim)) {
-        f->unsettled = true;
-        return false;
-    }
+    /* Read at once, so that a response replaced in the same second is judged against the new
+     * certificate; but remembered as seen only once settled, so that a file still being
+     * written is read again. */
+    f->unsettled = !settled(&st.st_mtim) || !settled(&st.st_ctim);
     f->seen = id;
-    f->have_seen = true;
+    f->have_seen = !f->unsettled;
     return true;
 }
 
@@ -111,8 +111,10 @@ static bool reindex(const struct cert_files_hooks *hooks, struct source *src)
     char desc[300];
     if (entry_source_reindex(hooks->conf_path, src, hooks->leaf_read, &now, desc, sizeof(desc)) !=
         0) {
-        log_warning("%s:%d: the certificates read before stay in use for %s", hooks->conf_path,
-                    src->entry->line, src->path);
+        bool writing = src->files[0].unsettled || src->files[1].unsettled;
+        if (!writing) /* else read again at the next pass, once it is written */
+            log_warning("%s:%d: the certificates read before stay in use for %s",
+                        hooks->conf_path, src->entry->line, src->path);
         return false;
     }
     bool leaf_changed =

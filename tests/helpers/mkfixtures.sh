@@ -223,6 +223,7 @@ make_pki() {
     make_chain other ca2
     make_chain leafint inter
     make_chain rsa2 ca
+    make_chain muststaple ca
     make_chain muststaple2 ca
 
     issue_responder responder         "ocspstaple Test CA OCSP Responder"           ca  OCSPSigning
