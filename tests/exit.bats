@@ -94,7 +94,7 @@ teardown() {
     run env OCSPSTAPLE_CONF="$CONF" OCSPSTAPLE_LOG_TARGET=stderr LD_PRELOAD="$SHIM_PRELOAD" \
         "$BUILD_DIR/tests/dlclose_host" 3
     assert_success
-    assert_output --partial "ec.der: stapling for"
+    assert_output --partial "ec.der: good for"
 }
 
 @test "exit storm during reload passes: responses replaced all the while, 50 exits after the load" {

@@ -9,9 +9,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config_entry.h"
 #include "config_setting.h"
@@ -72,13 +75,42 @@ static void parse_seconds(struct config *cfg, const config_setting_t *s, const c
         *out = (long)v;
 }
 
-/* parse_top - one top-level setting. */
+/* The top-level settings a problem can be recorded for (config_setting_bad), by bit. */
+static const char *const tracked_settings[] = {"log_level", "log_target",    "verify",
+                                               "skew",      "serve_revoked", "response_dir"};
+
+/* setting_bit - the bit of tracked setting `name`, or 0. */
+static unsigned setting_bit(const char *name)
+{
+    for (size_t i = 0; i < sizeof(tracked_settings) / sizeof(tracked_settings[0]); i++)
+        if (strcmp(name, tracked_settings[i]) == 0)
+            return 1U << i;
+    return 0;
+}
+
+bool config_setting_bad(const struct config *cfg, const char *name)
+{
+    return (cfg->bad_settings & setting_bit(name)) != 0;
+}
+
+static void parse_top_setting(struct config *cfg, config_setting_t *s, const char *name);
+
+/* parse_top - one top-level setting; a problem with it is recorded (config_setting_bad). */
 static void parse_top(struct config *cfg, config_setting_t *s)
 {
     const char *name = config_setting_name(s);
+    unsigned before = cfg->problems;
 
     if (name == NULL)
         return;
+    parse_top_setting(cfg, s, name);
+    if (cfg->problems != before && strcmp(name, "staples") != 0)
+        cfg->bad_settings |= setting_bit(name);
+}
+
+/* parse_top_setting - one top-level setting `name`. */
+static void parse_top_setting(struct config *cfg, config_setting_t *s, const char *name)
+{
     if (strcmp(name, "log_level") == 0) {
         if (config_want_type(cfg, s, name, CONFIG_TYPE_STRING) &&
             !parse_level(libconfig.setting_get_string(s), &cfg->log_level))
@@ -124,6 +156,33 @@ static void parse_top(struct config *cfg, config_setting_t *s)
 
 int config_load(const char *path, struct config *cfg)
 {
+    return config_load_at(path, AT_FDCWD, path, "no stapling", cfg);
+}
+
+/* read_config_at - libconfig's parse of `name` in `dirfd` into lc, opened without following a
+ * FIFO or a device. CONFIG_TRUE or CONFIG_FALSE (errno or lc's error says why). */
+static int read_config_at(config_t *lc, int dirfd, const char *name)
+{
+    if (dirfd == AT_FDCWD)
+        return libconfig.read_file(lc, name);
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (f == NULL) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = saved;
+        lc->error_type = CONFIG_ERR_FILE_IO;
+        return CONFIG_FALSE;
+    }
+    int rc = libconfig.read(lc, f);
+    fclose(f);
+    return rc;
+}
+
+int config_load_at(const char *path, int dirfd, const char *name, const char *failure,
+                   struct config *cfg)
+{
     config_t lc;
     struct stat st;
     int rc = -1;
@@ -134,29 +193,30 @@ int config_load(const char *path, struct config *cfg)
         return -1;
     if (libconfig_bind() != 0)
         return -1;
-    if (stat(path, &st) != 0) {
-        log_error("%s: cannot read the configuration: %s; no stapling", path, strerror(errno));
+    if (fstatat(dirfd, name, &st, 0) != 0) {
+        log_error("%s: cannot read the configuration: %s; %s", path, strerror(errno), failure);
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        log_error("%s: the configuration is not a regular file; no stapling", path);
+        log_error("%s: the configuration is not a regular file; %s", path, failure);
         return -1;
     }
     if (st.st_mode & S_IWOTH) {
         log_error("%s: the configuration is world-writable, so any local user could choose what "
-                  "is stapled; ignored, no stapling (chmod o-w it)",
-                  path);
+                  "is stapled; ignored, %s (chmod o-w it)",
+                  path, failure);
         return -1;
     }
     libconfig.init(&lc);
-    if (libconfig.read_file(&lc, path) != CONFIG_TRUE) {
+    errno = 0;
+    if (read_config_at(&lc, dirfd, name) != CONFIG_TRUE) {
         if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-            log_error("%s: cannot read the configuration: %s; no stapling", path,
-                      strerror(errno ? errno : EIO));
+            log_error("%s: cannot read the configuration: %s; %s", path,
+                      strerror(errno ? errno : EIO), failure);
         else
-            log_error("%s:%d: syntax error in the configuration: %s; no stapling",
+            log_error("%s:%d: syntax error in the configuration: %s; %s",
                       config_error_file(&lc) ? config_error_file(&lc) : path,
-                      config_error_line(&lc), config_error_text(&lc));
+                      config_error_line(&lc), config_error_text(&lc), failure);
         goto out;
     }
     config_setting_t *root = config_root_setting(&lc);
@@ -165,8 +225,8 @@ int config_load(const char *path, struct config *cfg)
         int n = libconfig.setting_length(root);
         for (int i = 0; i < n; i++) {
             config_setting_t *s = libconfig.setting_get_elem(root, (unsigned)i);
-            const char *name = config_setting_name(s);
-            int is_log = name && strncmp(name, "log_", 4) == 0;
+            const char *setting = config_setting_name(s);
+            int is_log = setting && strncmp(setting, "log_", 4) == 0;
             if (is_log == (pass == 0))
                 parse_top(cfg, s);
         }

@@ -8,6 +8,8 @@
 #ifndef OCSPSTAPLE_CONFIG_H
 #define OCSPSTAPLE_CONFIG_H
 
+#include <stdbool.h>
+
 #include "config_data.h"
 
 /* config_path - the configuration file this process should read: $OCSPSTAPLE_CONF (read with
@@ -22,6 +24,17 @@ void config_defaults(struct config *cfg);
  * could not be read or parsed at all (logged; *cfg then holds defaults and no entries).
  * Not thread-safe with itself on the same struct; uses no global state. */
 int config_load(const char *path, struct config *cfg);
+
+/* config_load_at - config_load of the file `name` relative to directory descriptor `dirfd`
+ * (AT_FDCWD: a path), named `path` in messages: how the shim rereads its configuration, also
+ * from inside a chroot. `failure` ends the messages of a file that cannot be used at all ("no
+ * stapling" at start-up; what stays in use on a reload). */
+int config_load_at(const char *path, int dirfd, const char *name, const char *failure,
+                   struct config *cfg);
+
+/* config_setting_bad - whether top-level setting `name` of *cfg had a problem (its default
+ * is in *cfg then: a reload keeps the value in use instead). */
+bool config_setting_bad(const struct config *cfg, const char *name);
 
 /* config_free - release everything config_load allocated; the struct may be reused. */
 void config_free(struct config *cfg);

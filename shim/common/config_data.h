@@ -42,6 +42,7 @@ struct config {
     size_t entry_count;
     unsigned problems;        /* settings or entries that were rejected (each one logged) */
     unsigned skipped_entries; /* `staples` groups dropped because of a problem */
+    unsigned bad_settings;    /* top-level settings with a problem (config_setting_bad) */
 };
 
 #endif

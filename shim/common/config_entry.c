@@ -25,6 +25,53 @@ void staple_entry_free(struct staple_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
+/* dup_or_null - strdup of a string that may be NULL; *failed set when out of memory. */
+static char *dup_or_null(const char *s, bool *failed)
+{
+    char *d = s != NULL ? strdup(s) : NULL;
+    if (s != NULL && d == NULL)
+        *failed = true;
+    return d;
+}
+
+int staple_entry_copy(const struct staple_entry *e, struct staple_entry *out)
+{
+    bool failed = false;
+    memset(out, 0, sizeof(*out));
+    out->line = e->line;
+    out->response = dup_or_null(e->response, &failed);
+    out->certificate = dup_or_null(e->certificate, &failed);
+    out->issuer = dup_or_null(e->issuer, &failed);
+    out->responder = dup_or_null(e->responder, &failed);
+    if (e->sni_count > 0 && (out->sni = calloc(e->sni_count, sizeof(char *))) == NULL)
+        failed = true;
+    for (size_t i = 0; out->sni != NULL && i < e->sni_count; i++, out->sni_count++)
+        out->sni[i] = dup_or_null(e->sni[i], &failed);
+    if (failed) {
+        staple_entry_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* same_string - both NULL, or equal. */
+static bool same_string(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool staple_entry_same(const struct staple_entry *a, const struct staple_entry *b)
+{
+    if (!same_string(a->response, b->response) || !same_string(a->certificate, b->certificate) ||
+        !same_string(a->issuer, b->issuer) || !same_string(a->responder, b->responder) ||
+        a->sni_count != b->sni_count)
+        return false;
+    for (size_t i = 0; i < a->sni_count; i++)
+        if (!same_string(a->sni[i], b->sni[i]))
+            return false;
+    return true;
+}
+
 /* valid_sni_pattern - a host name, or "*." followed by a host name; letters, digits, '-', '.',
  * '_' only, at most 253 characters. */
 static int valid_sni_pattern(const char *p)

@@ -29,12 +29,13 @@
  * up). */
 static int each_pem_cert(const char *conf_path, int line, const char *setting, const char *path,
                          int (*each)(const unsigned char *der, long len, void *arg), int offer_at,
-                         bool (*known)(const unsigned char *rest, size_t len, void *arg), void *arg)
+                         bool (*known)(const unsigned char *rest, size_t len, void *arg), void *arg,
+                         int dirfd, const char *name)
 {
     char why[256];
     size_t size = 0;
-    unsigned char *text = regular_file_read(AT_FDCWD, path, "a certificate file",
-                                            CERT_FILE_MAX_BYTES, &size, NULL, why, sizeof(why));
+    unsigned char *text = regular_file_read(dirfd, name, "a certificate file", CERT_FILE_MAX_BYTES,
+                                            &size, NULL, why, sizeof(why));
     BIO *bio = text != NULL && size <= INT_MAX ? BIO_new_mem_buf(text, (int)size) : NULL;
     unsigned char *der = NULL;
     long len = 0;
@@ -113,7 +114,8 @@ static STACK_OF(X509) *
 {
     struct decoding d = {sk_X509_new_null(), conf_path, setting, path, line};
     if (d.certs == NULL ||
-        each_pem_cert(conf_path, line, setting, path, decode_one, -1, NULL, &d) != 0) {
+        each_pem_cert(conf_path, line, setting, path, decode_one, -1, NULL, &d, AT_FDCWD, path) !=
+            0) {
         sk_X509_pop_free(d.certs, X509_free);
         return NULL;
     }
@@ -194,21 +196,35 @@ static bool known_text(const unsigned char *rest, size_t len, void *arg)
     return ix->ops->known_text(rest, len, ix->arg);
 }
 
+/* locate_file - where entry_index_certs opens `file`: as the caller's ops say, else by path. */
+static int locate_file(const struct entry_cert_ops *ops, void *arg, const char *file,
+                       const char **name)
+{
+    *name = file;
+    return ops->locate != NULL ? ops->locate(file, name, arg) : AT_FDCWD;
+}
+
 int entry_index_certs(const char *conf_path, const struct staple_entry *e, bool *has_leaf,
                       unsigned char leaf_fp[20], const struct entry_cert_ops *ops, void *arg)
 {
     struct indexing ix = {ops, arg, e->issuer, NULL, has_leaf};
     bool (*offer)(const unsigned char *, size_t, void *) = ops->known_text ? known_text : NULL;
+    const char *name;
+    int dirfd;
 
     *has_leaf = false;
-    if (e->issuer != NULL &&
-        each_pem_cert(conf_path, e->line, "issuer", e->issuer, index_one, 0, offer, &ix))
-        return -1;
+    if (e->issuer != NULL) {
+        dirfd = locate_file(ops, arg, e->issuer, &name);
+        if (each_pem_cert(conf_path, e->line, "issuer", e->issuer, index_one, 0, offer, &ix, dirfd,
+                          name))
+            return -1;
+    }
     if (e->certificate != NULL) {
         ix.file = e->certificate;
         ix.leaf_fp = leaf_fp;
+        dirfd = locate_file(ops, arg, e->certificate, &name);
         if (each_pem_cert(conf_path, e->line, "certificate", e->certificate, index_one, 1, offer,
-                          &ix))
+                          &ix, dirfd, name))
             return -1;
     }
     return 0;

@@ -39,6 +39,11 @@ struct entry_cert_ops {
      * false to have them decoded, in which case the candidates handed to keep until the next
      * call of known_text, or until entry_index_certs returns 0, are exactly this text's. */
     bool (*known_text)(const unsigned char *text, size_t len, void *arg);
+    /* May be NULL (then files are opened by path). Where to open `file` (a configuration
+     * string): returns a directory descriptor and sets *name to the file's name in it, or
+     * returns AT_FDCWD with *name = file. The shim reads through directories opened before a
+     * chroot this way. */
+    int (*locate)(const char *file, const char **name, void *arg);
 };
 
 /* entry_index_certs - what the shim keeps of the certificates a `staples` entry names, without

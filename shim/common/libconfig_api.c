@@ -57,6 +57,7 @@ static int bind_now(void)
         return -1;                                                                                 \
     }
     BIND(read_file, "config_read_file")
+    BIND(read, "config_read")
     BIND(init, "config_init")
     BIND(destroy, "config_destroy")
     BIND(setting_get_int64, "config_setting_get_int64")
@@ -73,6 +74,7 @@ static int bind_now(void)
 static int bind_now(void)
 {
     libconfig.read_file = config_read_file;
+    libconfig.read = config_read;
     libconfig.init = config_init;
     libconfig.destroy = config_destroy;
     libconfig.setting_get_int64 = config_setting_get_int64;

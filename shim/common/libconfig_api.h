@@ -11,10 +11,13 @@
 #ifndef OCSPSTAPLE_LIBCONFIG_API_H
 #define OCSPSTAPLE_LIBCONFIG_API_H
 
+#include <stdio.h>
+
 #include <libconfig.h>
 
 struct libconfig_api {
     int (*read_file)(config_t *, const char *);
+    int (*read)(config_t *, FILE *);
     void (*init)(config_t *);
     void (*destroy)(config_t *);
     long long (*setting_get_int64)(const config_setting_t *);

@@ -52,18 +52,16 @@ static struct binding *binding_copy(const struct binding *b)
 
 /* binding_affected - whether a changed source can change what is bound for b's certificate:
  * it is one of its candidates (its entry names this certificate, or a version of it mentions
- * the serial), or one of its bound versions came from it. */
+ * the serial: an entry whose certificate was renewed still holds the old certificate's
+ * response), or one of its bound versions came from it. */
 static bool binding_affected(const struct binding *b, const struct changes *changed)
 {
     if (changed->all)
         return true;
     for (size_t i = 0; i < changed->count; i++) {
         const struct source *src = changed->list[i];
-        if (src->has_leaf) {
-            if (memcmp(src->leaf_fp, b->fp, 20) == 0)
-                return true;
-            continue; /* a source of another certificate is never bound here */
-        }
+        if (src->has_leaf && memcmp(src->leaf_fp, b->fp, 20) == 0)
+            return true;
         for (int h = 0; h < HISTORY; h++)
             if (src->history[h] != NULL && version_mentions(src->history[h], b->cert->serial_hash))
                 return true;
@@ -87,15 +85,21 @@ static int by_this_update_desc(const void *a, const void *b)
     return (int)y->revoked - (int)x->revoked;
 }
 
-/* log_verdict_once - one line per version about what was decided for it. */
+/* log_verdict_once - one line per version about what was decided for it: that it is good
+ * once (at a handshake "stapling for", ahead of any "good for": a process that never serves
+ * must not seem to staple), a refusal once. */
 static void log_verdict_once(struct version *v, const struct source *src, const char *leaf_desc,
-                             const struct response_facts *f)
+                             const struct response_facts *f, bool at_handshake)
 {
+    if (f->verdict == VERDICT_GOOD) {
+        if (!atomic_flag_test_and_set(&v->good_logged))
+            log_info("%s: %s %s: %s", src->path, at_handshake ? "stapling for" : "good for",
+                     leaf_desc, f->reason);
+        return;
+    }
     if (atomic_flag_test_and_set(&v->verdict_logged))
         return;
-    if (f->verdict == VERDICT_GOOD)
-        log_info("%s: stapling for %s: %s", src->path, leaf_desc, f->reason);
-    else if (f->verdict == VERDICT_REVOKED)
+    if (f->verdict == VERDICT_REVOKED)
         log_error("%s: %s: %s%s", src->path, leaf_desc, f->reason,
                   policy.serve_revoked ? "; stapled because serve_revoked is set"
                                        : "; not stapled (serve_revoked is off)");
@@ -104,6 +108,50 @@ static void log_verdict_once(struct version *v, const struct source *src, const 
     else
         log_error("%s: rejected for %s: %s: %s", src->path, leaf_desc, verdict_name(f->verdict),
                   f->reason);
+}
+
+/* what_entries_name - into `out`, what the first entry of `snap` naming another certificate
+ * with the subject of `leaf` names (known when its certificate was read from a small
+ * configuration); else how many entries name other certificates. */
+static void what_entries_name(struct snapshot *snap, X509 *leaf, char *out, size_t size)
+{
+    size_t others = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < snap->count; i++) {
+        const struct source *src = snap->items[i].source;
+        if (!src->has_leaf)
+            continue;
+        others++;
+        const struct served_cert *e = out[0] == '\0' ? served_find(src->leaf_fp) : NULL;
+        const unsigned char *p = e != NULL ? e->der : NULL;
+        X509 *x = p != NULL ? d2i_X509(NULL, &p, (long)e->len) : NULL;
+        if (x != NULL && X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(leaf)) == 0) {
+            char desc[300];
+            snprintf(out, size, "; the entry of %s (line %d) names %s in %s", src->path,
+                     src->entry->line, describe_cert(x, desc, sizeof(desc)),
+                     src->entry->certificate);
+        }
+        X509_free(x);
+    }
+    if (out[0] == '\0')
+        snprintf(out, size, "; the configuration names %zu other certificate(s)", others);
+    ERR_clear_error();
+}
+
+/* log_unconfigured_once - a certificate served at a handshake that no entry names and no
+ * response mentions: a warning, once per certificate, with what the configuration has instead
+ * (an old certificate of the same subject says that a renewal went unnoticed). */
+static void log_unconfigured_once(struct snapshot *snap, struct served_cert *c, X509 *leaf,
+                                  const char *leaf_desc)
+{
+    char instead[700];
+    if (c->unconfigured_logged)
+        return;
+    c->unconfigured_logged = true;
+    what_entries_name(snap, leaf, instead, sizeof(instead));
+    log_warning("nothing to staple for the served certificate %s: no staples entry names it and "
+                "no response mentions it%s",
+                leaf_desc, instead);
 }
 
 /* host_chain - the certificates the host configured for what it serves on `ssl`. */
@@ -175,14 +223,14 @@ static struct binding *bind_cert(struct snapshot *snap, SSL *ssl, struct served_
     describe_cert(leaf, leaf_desc, sizeof(leaf_desc));
     for (size_t i = 0; i < snap->count; i++) {
         const struct source *src = snap->items[i].source;
-        if (src->has_leaf && memcmp(src->leaf_fp, c->fp, 20) != 0)
-            continue; /* the entry names another certificate */
+        bool names_it = src->has_leaf && memcmp(src->leaf_fp, c->fp, 20) == 0;
         for (int h = 0; h < HISTORY; h++) {
             struct version *v = snap->items[i].history[h];
             struct response_facts facts;
             /* An entry that names this certificate has every version judged (and a wrong
-             * file reported); other responses only when they mention the serial at all. */
-            if (v == NULL || (!src->has_leaf && !version_mentions(v, c->serial_hash)))
+             * file reported); other responses only when they mention the serial at all (an
+             * entry's responses for the certificate it named before a renewal among them). */
+            if (v == NULL || (!names_it && !version_mentions(v, c->serial_hash)))
                 continue;
             OCSP_BASICRESP *basic = response_parse(v->der, v->len, &facts);
             if (basic == NULL)
@@ -199,8 +247,8 @@ static struct binding *bind_cert(struct snapshot *snap, SSL *ssl, struct served_
             response_validate(basic, leaf, issuer, &policy, now, &facts);
             OCSP_BASICRESP_free(basic);
             /* Only the newest version's verdict is news; older ones were reported before. */
-            if (h == 0 || facts.verdict == VERDICT_GOOD)
-                log_verdict_once(v, src, leaf_desc, &facts);
+            if ((h == 0 && (names_it || !src->has_leaf)) || facts.verdict == VERDICT_GOOD)
+                log_verdict_once(v, src, leaf_desc, &facts, ssl != NULL);
             bool usable = facts.verdict == VERDICT_GOOD || facts.verdict == VERDICT_REVOKED ||
                           facts.verdict == VERDICT_NOT_YET_VALID;
             if (!usable)
@@ -236,7 +284,9 @@ static struct binding *bind_cert(struct snapshot *snap, SSL *ssl, struct served_
         found[kept++] = found[i];
     }
     n = kept;
-    if (!any_candidate)
+    if (!any_candidate && ssl != NULL)
+        log_unconfigured_once(snap, c, leaf, leaf_desc);
+    else if (!any_candidate)
         log_debug("no configured response mentions %s", leaf_desc);
     else if (n == 0)
         log_warning("nothing stapleable for %s (see the messages above)", leaf_desc);
@@ -245,6 +295,7 @@ out:;
     if (!*deferred && (b = malloc(sizeof(*b) + n * sizeof(b->list[0]))) != NULL) {
         memcpy(b->fp, c->fp, 20);
         b->cert = c;
+        b->skew = policy.skew;
         b->count = n;
         if (n > 0)
             memcpy(b->list, found, n * sizeof(found[0]));
@@ -277,7 +328,7 @@ size_t binding_choose(const struct binding *b, const char *servername, unsigned 
     for (size_t i = 0; i < b->count; i++) {
         const struct bound *c = &b->list[i];
         const struct staple_entry *e = c->source->entry;
-        if (c->this_update > now + policy.skew || now >= c->valid_until)
+        if (c->this_update > now + b->skew || now >= c->valid_until)
             continue;
         if (e != NULL && !sni_matches(e->sni, e->sni_count, servername))
             continue;

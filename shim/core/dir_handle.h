@@ -27,6 +27,8 @@ struct dir_handle {
     bool listed;           /* listed since it last changed, and it had been still */
     struct file_id seen;   /* the directory as of its last listing */
     struct ptrtable names; /* the sources of files in it, by name_hash (a name may repeat) */
+    bool names_filtered;   /* scratch of sources_unlist_retired */
+    unsigned generation;   /* counts the listings that found it changed */
 };
 
 /* dir_handles_setup - remember the file system root as it is now (to recognise a chroot).

@@ -31,6 +31,10 @@ static struct {
 void dir_scan_setup(struct dir_handle *response_dir)
 {
     DS.response_dir = response_dir;
+    DS.dir_file_count = 0;
+    DS.dir_limit_logged = false;
+    if (response_dir != NULL)
+        response_dir->listed = false; /* listed, its files taken, at the next pass */
 }
 
 /* refresh_now - reread the file of `src` if it changed, once per pass; a new version goes to
@@ -62,8 +66,8 @@ static struct source *add_dir_file(struct dir_handle *d, const char *name)
         free(kept);
         return NULL;
     }
-    /* `kept` lives on as src->path (source_new), as long as the process. */
-    DS.dir_file_count++; // NOLINT(clang-analyzer-unix.Malloc)
+    src->owned_path = kept;
+    DS.dir_file_count++;
     return src;
 }
 
@@ -140,6 +144,7 @@ void dir_scan_pass(struct changes *changed)
          * until the directory has been still for a second. */
         d->seen = id;
         d->listed = settled(&st.st_mtim) && settled(&st.st_ctim);
+        d->generation++;
         list_dir(d, pass, changed, false);
     }
     /* Files still being written are looked at every pass, the others SWEEP_PER_PASS at a time

@@ -15,7 +15,9 @@
 #include "source.h"
 
 /* dir_scan_setup - the directory whose *.der files are sources of their own (response_dir;
- * NULL when there is none). Once, before the first listing. */
+ * NULL when there is none): before the first listing, and again when a reloaded configuration
+ * names another (the caller has retired the old one's sources; the new one's are taken at the
+ * next pass). */
 void dir_scan_setup(struct dir_handle *response_dir);
 
 /* dir_scan_first_listing - list response_dir for the initial load: its files become sources

@@ -8,10 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+
+#include "cert_files.h"
+#include "config_entry.h"
+
 #include "certpool.h"
 #include "files.h"
 #include "hash.h"
 #include "log.h"
+#include "validate.h"
 
 #define TEXT_MEMO_MAX 256 /* distinct chain texts remembered while loading */
 
@@ -30,11 +36,15 @@ static struct {
 } M;
 
 /* What entry_index_certs's callbacks work on: the source being made, who wants its leaf, and
- * the text whose certificates are being decoded (remembered once complete). */
+ * the text whose certificates are being decoded (remembered once complete); when reindexing,
+ * the source whose files are read (their directories), and a description of the new leaf. */
 struct indexing {
     struct source *src;
     leaf_read_fn leaf_read;
     struct text_memo *filling;
+    const struct source *files_of;
+    char *leaf_desc;
+    size_t leaf_desc_size;
 };
 
 static void memo_free(struct text_memo *m)
@@ -95,6 +105,13 @@ static int keep_cert(const unsigned char *der, size_t len, const char *file, boo
     if (leaf) {
         if (ix->leaf_read != NULL)
             ix->leaf_read(ix->src->leaf_fp, der, len);
+        if (ix->leaf_desc != NULL) {
+            const unsigned char *p = der;
+            X509 *x = d2i_X509(NULL, &p, (long)len);
+            if (x != NULL)
+                describe_cert(x, ix->leaf_desc, ix->leaf_desc_size);
+            X509_free(x);
+        }
         return 0;
     }
     struct pooled_cert *c = certpool_add(der, len, file);
@@ -113,7 +130,23 @@ static int keep_cert(const unsigned char *der, size_t len, const char *file, boo
     return 0;
 }
 
-static const struct entry_cert_ops index_ops = {keep_cert, known_chain_text};
+/* locate_cert_file - entry_index_certs's callback: a file of the source being reindexed is
+ * read through its directory's handle (the process may be in a chroot by now). */
+static int locate_cert_file(const char *file, const char **name, void *arg)
+{
+    const struct indexing *ix = arg;
+    for (int k = 0; ix->files_of != NULL && k < 2; k++) {
+        const struct cert_file *f = &ix->files_of->files[k];
+        if (f->path != NULL && strcmp(f->path, file) == 0 && f->dir != NULL && f->dir->pass_fd >= 0) {
+            *name = f->name;
+            return f->dir->pass_fd;
+        }
+    }
+    *name = file;
+    return AT_FDCWD;
+}
+
+static const struct entry_cert_ops index_ops = {keep_cert, known_chain_text, locate_cert_file};
 
 /* split_path - directory part and last component of `path` (which must not end in '/'). */
 static int split_path(const char *path, char **dir, const char **base)
@@ -132,24 +165,39 @@ static int split_path(const char *path, char **dir, const char **base)
     return 0;
 }
 
+/* entry_copy - the source's own copy of entry `e`. NULL when out of memory. */
+static struct staple_entry *entry_copy(const struct staple_entry *e)
+{
+    struct staple_entry *copy = malloc(sizeof(*copy));
+    if (copy != NULL && staple_entry_copy(e, copy) != 0) {
+        free(copy);
+        copy = NULL;
+    }
+    return copy;
+}
+
 struct source *entry_source_add(const char *conf_path, const struct staple_entry *e,
                                 leaf_read_fn leaf_read)
 {
     char *dirpath = NULL;
     const char *base = NULL;
     struct source *src = NULL;
+    struct staple_entry *own = entry_copy(e);
 
-    if (split_path(e->response, &dirpath, &base) != 0) {
+    if (own == NULL)
+        goto skip;
+    if (split_path(own->response, &dirpath, &base) != 0) {
         log_error("%s:%d: response %s: not a file name", conf_path, e->line, e->response);
         goto skip;
     }
     struct dir_handle *dir = dir_get(dirpath);
-    if (dir == NULL || (src = source_new(e->response, dir, (size_t)(base - e->response))) == NULL)
+    if (dir == NULL || (src = source_new(own->response, dir, (size_t)(base - own->response))) == NULL)
         goto skip;
-    src->entry = e;
+    src->entry = own;
+    own = NULL; /* the source's now */
     /* Listed only once its certificates are in: a skipped entry leaves nothing behind. */
-    struct indexing ix = {src, leaf_read, NULL};
-    int rc = entry_index_certs(conf_path, e, &src->has_leaf, src->leaf_fp, &index_ops, &ix);
+    struct indexing ix = {src, leaf_read, NULL, NULL, NULL, 0};
+    int rc = entry_index_certs(conf_path, src->entry, &src->has_leaf, src->leaf_fp, &index_ops, &ix);
     if (rc == 0)
         memo_commit(&ix);
     else
@@ -159,11 +207,41 @@ struct source *entry_source_add(const char *conf_path, const struct staple_entry
         src = NULL;
         goto skip;
     }
+    cert_files_watch(src);
     free(dirpath);
     return src;
 skip:
     log_error("%s:%d: staples entry for %s skipped: nothing will be stapled for it", conf_path,
               e->line, e->response);
+    if (own != NULL) {
+        staple_entry_free(own);
+        free(own);
+    }
     free(dirpath);
     return NULL;
+}
+
+int entry_source_reindex(const char *conf_path, struct source *src, leaf_read_fn leaf_read,
+                         struct entry_certs *out, char *leaf_desc, size_t leaf_desc_size)
+{
+    struct source scratch = {.path = src->path};
+    struct indexing ix = {&scratch, leaf_read, NULL, src, leaf_desc, leaf_desc_size};
+    if (leaf_desc_size > 0)
+        leaf_desc[0] = '\0';
+    memset(out, 0, sizeof(*out));
+    int rc = entry_index_certs(conf_path, src->entry, &scratch.has_leaf, scratch.leaf_fp,
+                               &index_ops, &ix);
+    if (rc == 0)
+        memo_commit(&ix);
+    else
+        memo_free(ix.filling);
+    if (rc != 0) {
+        free(scratch.issuers);
+        return -1;
+    }
+    out->has_leaf = scratch.has_leaf;
+    memcpy(out->leaf_fp, scratch.leaf_fp, 20);
+    out->issuers = scratch.issuers;
+    out->issuer_count = scratch.issuer_count;
+    return 0;
 }

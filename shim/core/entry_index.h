@@ -10,6 +10,7 @@
 #ifndef OCSPSTAPLE_ENTRY_INDEX_H
 #define OCSPSTAPLE_ENTRY_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -23,5 +24,21 @@ typedef void (*leaf_read_fn)(const unsigned char fp[20], const unsigned char *de
  * NULL). NULL when the entry is unusable (logged, with "skipped": nothing is left behind). */
 struct source *entry_source_add(const char *conf_path, const struct staple_entry *e,
                                 leaf_read_fn leaf_read);
+
+/* What an entry's certificate files say now (entry_source_reindex). */
+struct entry_certs {
+    bool has_leaf;
+    unsigned char leaf_fp[20];
+    struct pooled_cert **issuers; /* malloc'ed array of pooled certificates */
+    size_t issuer_count;
+};
+
+/* entry_source_reindex - read the certificate and issuer files of `src`'s entry again (through
+ * the directory handles of src->files, so also from inside a chroot) into *out, without
+ * changing `src`: the caller swaps them in under the lock the checks hold. The new leaf goes
+ * to `leaf_read` (may be NULL) and its description ("subject (serial S)") into leaf_desc.
+ * Returns 0, or -1 when a file is unusable (logged as at loading; *out then holds nothing). */
+int entry_source_reindex(const char *conf_path, struct source *src, leaf_read_fn leaf_read,
+                         struct entry_certs *out, char *leaf_desc, size_t leaf_desc_size);
 
 #endif

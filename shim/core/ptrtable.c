@@ -34,6 +34,24 @@ bool ptrtable_reserve(struct ptrtable *t, ptrtable_hash_fn hash)
     return true;
 }
 
+void ptrtable_filter(struct ptrtable *t, bool (*keep)(const void *item), ptrtable_hash_fn hash)
+{
+    size_t size = t->slots != NULL ? t->mask + 1 : 0, n = 0;
+    /* Compact the kept items to the front, then put them back by their hash. */
+    for (size_t i = 0; i < size; i++) {
+        void *item = t->slots[i];
+        t->slots[i] = NULL;
+        if (item != NULL && keep(item))
+            t->slots[n++] = item;
+    }
+    t->used = 0;
+    for (size_t k = 0; k < n; k++) {
+        void *item = t->slots[k];
+        t->slots[k] = NULL;
+        ptrtable_put(t, item, hash(item));
+    }
+}
+
 size_t fingerprint_hash(const unsigned char fp[20])
 {
     uint64_t h;

@@ -3,7 +3,7 @@
  * by fingerprint, served certificates by fingerprint, sources by file name).
  *
  * Linear probing; kept at most half full, so that a probe always ends at an empty slot. Items
- * are never removed. The caller hashes, probes and compares: a probe for `hash` visits
+ * are removed only by rebuilding the table (ptrtable_filter). The caller hashes, probes and compares: a probe for `hash` visits
  *     for (size_t i = hash & t->mask; t->slots[i] != NULL; i = (i + 1) & t->mask)
  * once t->slots is not NULL. No locking: the caller's.
  */
@@ -28,6 +28,10 @@ bool ptrtable_reserve(struct ptrtable *t, ptrtable_hash_fn hash);
 /* ptrtable_put - add `item` at the first empty slot of its probe (after ptrtable_reserve; a
  * key may be put more than once). */
 void ptrtable_put(struct ptrtable *t, void *item, size_t hash);
+
+/* ptrtable_filter - keep only the items for which keep() is true (the table is rebuilt in
+ * place, with `hash`). */
+void ptrtable_filter(struct ptrtable *t, bool (*keep)(const void *item), ptrtable_hash_fn hash);
 
 /* fingerprint_hash - the hash of a SHA-1 fingerprint for these tables (its first bytes: it is
  * uniform already). */

@@ -24,8 +24,7 @@ static size_t served_hash(const void *item)
     return fingerprint_hash(((const struct served_cert *)item)->fp);
 }
 
-/* served_find - the record of fingerprint `fp`, or NULL. */
-static struct served_cert *served_find(const unsigned char fp[20])
+struct served_cert *served_find(const unsigned char fp[20])
 {
     const struct ptrtable *t = &SV.table;
     for (size_t i = fingerprint_hash(fp) & t->mask; t->slots != NULL && t->slots[i] != NULL;

@@ -24,7 +24,11 @@ struct served_cert {
     size_t len;
     struct pooled_cert *issuer; /* found at a check, or NULL */
     bool pending;               /* read from an entry's file, to be checked ahead */
+    bool unconfigured_logged;   /* served with nothing configured for it: said once */
 };
+
+/* served_find - the record of fingerprint `fp`, or NULL. */
+struct served_cert *served_find(const unsigned char fp[20]);
 
 /* served_get - the record of fingerprint `fp`, made now if there is none; NULL beyond
  * SERVED_MAX (logged once) or when out of memory. *made: whether it was made now. */

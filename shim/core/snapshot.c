@@ -14,9 +14,11 @@ static void snapshot_free(struct snapshot *snap)
 {
     if (snap == NULL)
         return;
-    for (size_t i = 0; i < snap->count; i++)
+    for (size_t i = 0; i < snap->count; i++) {
         for (int h = 0; h < HISTORY; h++)
             version_unref(snap->items[i].history[h]);
+        source_unref((struct source *)snap->items[i].source);
+    }
     for (size_t i = 0; snap->table != NULL && i <= snap->mask; i++)
         free(atomic_load_explicit(&snap->table[i], memory_order_relaxed));
     free(snap->table);
@@ -43,6 +45,7 @@ struct snapshot *snapshot_build(size_t slots)
             continue;
         struct snap_item *it = &snap->items[snap->count++];
         it->source = src;
+        source_ref(src);
         for (int h = 0; h < HISTORY; h++) {
             it->history[h] = src->history[h];
             version_ref(it->history[h]);

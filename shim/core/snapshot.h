@@ -32,6 +32,7 @@ struct bound {
 struct binding {
     unsigned char fp[20];
     struct served_cert *cert; /* NULL for a binding made for one handshake only */
+    long skew;                /* the policy's, when it was made */
     size_t count;
     struct bound list[];
 };

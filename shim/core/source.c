@@ -12,6 +12,7 @@
 
 #include "files.h"
 #include "hash.h"
+#include "config_entry.h"
 #include "log.h"
 
 static struct {
@@ -39,6 +40,7 @@ struct source *source_new(const char *path, struct dir_handle *dir, size_t name_
     struct source *src = calloc(1, sizeof(*src));
     if (src == NULL)
         return NULL;
+    atomic_init(&src->refs, 1);
     src->path = path;
     src->name = src->path + name_offset;
     src->dir = dir;
@@ -81,10 +83,57 @@ bool source_list(struct source *src)
 
 void source_free(struct source *src)
 {
-    if (src != NULL) {
-        free(src->issuers);
-        free(src);
+    if (src == NULL)
+        return;
+    for (int h = 0; h < HISTORY; h++)
+        version_unref(src->history[h]);
+    if (src->entry != NULL) {
+        staple_entry_free(src->entry);
+        free(src->entry);
     }
+    free(src->owned_path);
+    free(src->issuers);
+    free(src);
+}
+
+void source_ref(struct source *src)
+{
+    if (src != NULL)
+        atomic_fetch_add_explicit(&src->refs, 1, memory_order_relaxed);
+}
+
+void source_unref(struct source *src)
+{
+    if (src != NULL && atomic_fetch_sub_explicit(&src->refs, 1, memory_order_acq_rel) == 1)
+        source_free(src);
+}
+
+/* still_listed - ptrtable_filter's test: keep the sources not retired. */
+static bool still_listed(const void *item)
+{
+    return !((const struct source *)item)->retired;
+}
+
+void sources_unlist_retired(void)
+{
+    /* Each directory's name table is rebuilt once, however many of its sources go. */
+    for (size_t i = 0; i < L.count; i++) {
+        struct dir_handle *d = L.list[i]->dir;
+        if (L.list[i]->retired && !d->names_filtered && d->names.slots != NULL) {
+            ptrtable_filter(&d->names, still_listed, source_name_hash);
+            d->names_filtered = true;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < L.count; i++) {
+        struct source *src = L.list[i];
+        src->dir->names_filtered = false;
+        if (!src->retired)
+            L.list[kept++] = src;
+        else
+            source_unref(src); /* freed here, or with the last snapshot holding it */
+    }
+    L.count = kept;
 }
 
 size_t sources_count(void)

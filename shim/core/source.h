@@ -7,9 +7,10 @@
  * Why keep old versions: a replacement that fails validation must not stop a good response
  * from being stapled until that response's own nextUpdate.
  *
- * Not thread-safe: called with the store's reload_lock held. A source's fields other than its
- * history and file state never change once it is in a snapshot, so checks read them without
- * the lock.
+ * Not thread-safe: called with the store's reload_lock held. A source's entry never changes
+ * once it is in a snapshot (a changed entry is a new source), so handshakes read it without a
+ * lock; its certificates (leaf_fp, issuers) change only with the store's bind_lock held too,
+ * which every check holds. A source lives as long as a snapshot or the list holds it.
  */
 #ifndef OCSPSTAPLE_SOURCE_H
 #define OCSPSTAPLE_SOURCE_H
@@ -26,15 +27,34 @@
 
 #define HISTORY 3 /* parseable versions kept per source */
 
+/* A file an entry's certificates come from (its `certificate`, or its `issuer` file),
+ * watched for a change: a renewal switches a symlink (certbot's live/ to archive/) or rewrites
+ * the file. Looked at through its directory's handle, kept across a chroot, where one could be
+ * opened for it (else by path). */
+struct cert_file {
+    const char *path;       /* the entry's string; NULL when the entry names none */
+    struct dir_handle *dir; /* NULL: looked at by path */
+    const char *name;       /* in dir, or the path */
+    struct file_id seen;
+    bool have_seen;
+    bool unsettled;          /* modified within the last second: look again next pass */
+    unsigned dir_generation; /* of dir when last looked at */
+    uint64_t problem_hash;   /* of the last problem reported, to report each once */
+};
+
 struct source {
-    const char *path; /* for messages: the entry's `response`, or made for a response_dir file */
-    const char *name; /* last component of path, relative to dir */
+    _Atomic long refs;   /* one for being listed, one per snapshot listing it */
+    const char *path;    /* for messages: the entry's `response`, or made for a response_dir file */
+    const char *name;    /* last component of path, relative to dir */
+    char *owned_path;    /* path, when the source made it (a response_dir file) */
     struct dir_handle *dir;
-    const struct staple_entry *entry; /* NULL for a response_dir file */
-    struct pooled_cert **issuers;     /* entry's issuer, then the rest of its certificate file */
+    struct staple_entry *entry;   /* the source's own copy; NULL for a response_dir file */
+    struct cert_file files[2];    /* the entry's certificate, then its issuer file */
+    struct pooled_cert **issuers; /* entry's issuer, then the rest of its certificate file */
     size_t issuer_count;
     unsigned char leaf_fp[20]; /* of the entry's certificate, when has_leaf */
     bool has_leaf;
+    bool retired;   /* no longer in the configuration: unlisted at the end of the pass */
     bool have_seen; /* `seen` is the file whose content is known */
     bool unsettled; /* read while it was being written, perhaps: look again next pass */
     struct file_id seen;
@@ -69,6 +89,15 @@ bool source_list(struct source *src);
 
 /* source_free - free a source that was never listed. */
 void source_free(struct source *src);
+
+/* source_ref, source_unref - reference counting, from any thread (the last snapshot holding a
+ * retired source may be released by a handshake); the last unref frees. NULL is ignored. */
+void source_ref(struct source *src);
+void source_unref(struct source *src);
+
+/* sources_unlist_retired - take every source marked `retired` off the list and out of its
+ * directory's name table, dropping the list's reference. */
+void sources_unlist_retired(void);
 
 /* source_refresh - reread the file of `src` if it changed (always, the first time): a missing
  * or unreadable file is reported once per distinct problem, a rejected content once per

@@ -18,10 +18,25 @@
 #include "source.h"
 #include "version.h"
 
-/* sources_setup - the configuration to read (kept: it must live as long as the process), and
- * who wants the leaves (may be NULL). Opens response_dir, unless it is world-writable (logged).
- * Call once, before any chroot. */
-void sources_setup(const struct config *cfg, leaf_read_fn leaf_read);
+/* What the sources need from the store. */
+struct sources_hooks {
+    leaf_read_fn leaf_read;     /* who wants the entries' leaves; may be NULL */
+    void (*lock_checks)(void);  /* the lock every check holds: entries' certificates change */
+    void (*unlock_checks)(void); /* only under it */
+};
+
+/* sources_setup - the configuration to read (*cfg stays the store's: the initial load reads
+ * its entries; sources keep their own copies of them) and the store's hooks (copied). Opens
+ * response_dir, unless it is world-writable (logged). Call once, before any chroot. */
+void sources_setup(const struct config *cfg, const struct sources_hooks *hooks);
+
+/* sources_apply_config - a reloaded configuration `next` (whose settings are applied by the
+ * caller): its entries that were loaded already keep their sources; new or changed ones get
+ * sources, read now; those no longer in it are retired, unless `next` had problems (an entry
+ * it dropped would otherwise lose its stapling: logged); a changed response_dir is read
+ * anew. Everything that changed goes to *changed. Returns the counts in *added, *removed. */
+void sources_apply_config(const struct config *next, struct changes *changed, size_t *added,
+                          size_t *removed);
 
 /* sources_check_dirs - at the start of a pass: every directory's descriptor, checked once for
  * the whole pass (reopened when the host closed it or the directory was made anew). */
@@ -32,8 +47,9 @@ void sources_check_dirs(void);
  * What was read goes to *changed. Returns true when everything has been read. */
 bool sources_load_more(const struct timespec *deadline, struct changes *changed);
 
-/* sources_refresh - after the initial load, once a second: new response_dir files, and the
- * files that changed, reread (see dir_scan.h); the sources with a new version go to *changed. */
+/* sources_refresh - after the initial load, once a second: entries whose certificate files
+ * changed, re-indexed (cert_files.h); new response_dir files, and the response files that
+ * changed, reread (dir_scan.h). What changed goes to *changed. */
 void sources_refresh(struct changes *changed);
 
 /* sources_log_expiries - one line when a response that was in use reaches its nextUpdate. */

@@ -43,6 +43,7 @@
 #include "binding.h"
 #include "certpool.h"
 #include "config.h"
+#include "config_reload.h"
 #include "lock_reset.h"
 #include "log.h"
 #include "served.h"
@@ -189,6 +190,28 @@ size_t store_staple(SSL *ssl, X509 *leaf, const char *servername, unsigned char 
 
 /* ---- loading and reloading ------------------------------------------------------------- */
 
+/* lock_checks, unlock_checks - the lock every check holds (sources change an entry's
+ * certificates under it). */
+static void lock_checks(void)
+{
+    pthread_mutex_lock(&S.bind_lock);
+}
+
+static void unlock_checks(void)
+{
+    pthread_mutex_unlock(&S.bind_lock);
+}
+
+/* set_policy - a reloaded configuration changed the checks' policy. Caller holds reload_lock. */
+static void set_policy(const struct validation_policy *policy)
+{
+    pthread_mutex_lock(&S.bind_lock);
+    binding_setup(policy);
+    pthread_mutex_unlock(&S.bind_lock);
+}
+
+static const struct config_reload_hooks reload_hooks = {set_policy};
+
 /* reload_pass_locked - one pass under reload_lock, held by the caller: while the initial load
  * is not complete, go on with it until `deadline`; after it, new response_dir files and changed
  * files. Publishes a new snapshot if anything changed; `ahead`: see publish. */
@@ -203,6 +226,7 @@ static void reload_pass_locked(const struct timespec *deadline, bool ahead)
                         sources_count(), sources_loaded(), ms_since(&S.load_start));
         }
     } else {
+        config_reload_pass(&S.cfg, &reload_hooks, &changed);
         sources_refresh(&changed);
         sources_log_expiries();
     }
@@ -287,6 +311,11 @@ static void fork_child(void)
     atomic_store(&S.reloader_running, false);
     S.thread_failed = false;
     S.last_inline_check = 0;
+    /* Forked in the middle of the initial load (pre-forking servers fork right after their
+     * first context): finish it now, not at the first handshake, which would find its
+     * certificate not read yet. Later forks start their reloader at their first handshake. */
+    if (!atomic_load(&S.loaded))
+        store_start_reloader();
 }
 
 /* start_thread - try to start the reloader thread (caller holds reloader_start_lock). */
@@ -466,7 +495,9 @@ static void init_once(void)
         log_warning("%s: verify is off: response signatures are not checked", path);
 
     pthread_mutex_lock(&S.reload_lock);
-    sources_setup(&S.cfg, prebind ? leaf_read : NULL);
+    struct sources_hooks hooks = {prebind ? leaf_read : NULL, lock_checks, unlock_checks};
+    sources_setup(&S.cfg, &hooks);
+    config_reload_setup(path);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(stop_at_exit);
     struct timespec deadline = deadline_in(INLINE_LOAD_MS);

@@ -47,6 +47,7 @@ struct version *version_new(unsigned char *der, size_t len, struct response_fact
     }
     atomic_init(&v->refs, 1);
     atomic_flag_clear(&v->verdict_logged);
+    atomic_flag_clear(&v->good_logged);
     v->der = der;
     v->len = len;
     response_first_times(basic, NULL, &v->next_update);

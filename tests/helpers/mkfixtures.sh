@@ -214,11 +214,17 @@ make_pki() {
     issue_leaf leafint    ec  deep.example.test  inter DNS:deep.example.test aia
     issue_leaf noaia      ec  noaia.example.test ca    DNS:noaia.example.test
     issue_leaf muststaple ec  must.example.test  ca    DNS:must.example.test aia muststaple
+    # Renewals: the same names, new keys and serials.
+    issue_leaf rsa2        rsa mail.example.test ca    "$san_mail" aia
+    issue_leaf muststaple2 ec  must.example.test ca    DNS:must.example.test aia muststaple
 
     make_chain rsa ca
     make_chain ec ca
     make_chain other ca2
     make_chain leafint inter
+    make_chain rsa2 ca
+    make_chain muststaple ca
+    make_chain muststaple2 ca
 
     issue_responder responder         "ocspstaple Test CA OCSP Responder"           ca  OCSPSigning
     issue_responder responder-noeku   "ocspstaple Test CA OCSP Responder no EKU"    ca  serverAuth
@@ -257,11 +263,13 @@ make_indexes() {
 
     write_index "$OUT/index.txt" \
         "$(index_line V rsa)" "$(index_line V ec)" "$(index_line V leafint)" \
-        "$(index_line V noaia)" "$(index_line V muststaple)"
+        "$(index_line V noaia)" "$(index_line V muststaple)" \
+        "$(index_line V rsa2)" "$(index_line V muststaple2)"
     write_index "$OUT/index-revoked.txt" \
         "$(index_line R rsa "$revdate")" "$(index_line V ec)" \
         "$(index_line V leafint)" "$(index_line V noaia)" \
-        "$(index_line V muststaple)"
+        "$(index_line V muststaple)" "$(index_line R rsa2 "$revdate")" \
+        "$(index_line V muststaple2)"
     write_index "$OUT/index2.txt" "$(index_line V other)"
     write_index "$OUT/index-int.txt" "$(index_line V leafint)"
     # Same as index.txt minus rsa: only used to produce rsa-unknown.der.
@@ -320,6 +328,9 @@ make_responses() {
     make_response ec-good2.der        "$idx" ca ca +0 "-ndays 6" ec
     make_response noaia-good.der      "$idx" ca ca +0 "-ndays 7" noaia
     make_response muststaple-good.der "$idx" ca ca +0 "-ndays 7" muststaple
+    make_response rsa2-good.der        "$idx" ca ca +0 "-ndays 7" rsa2
+    make_response muststaple2-good.der "$idx" ca ca +0 "-ndays 7" muststaple2
+    make_response rsa2-revoked.der "$OUT/index-revoked.txt" ca ca +0 "-ndays 7" rsa2
     make_response other-good.der   "$OUT/index2.txt"    ca2   ca2   +0 "-ndays 7" other
     make_response leafint-good.der "$OUT/index-int.txt" inter inter +0 "-ndays 7" leafint
 
@@ -392,6 +403,8 @@ other.pem / other.key           EC leaf other.example.test, by ca2, AIA OCSP
 leafint.pem / leafint.key       EC leaf deep.example.test, by inter, AIA OCSP
 noaia.pem / noaia.key           EC leaf noaia.example.test, by ca, no AIA extension
 muststaple.pem / muststaple.key EC leaf must.example.test, by ca, AIA OCSP + TLS Feature status_request
+rsa2.pem / rsa2.key             rsa renewed: RSA leaf mail.example.test, new key and serial, by ca
+muststaple2.pem / .key          muststaple renewed: new key and serial, by ca
 rsa-chain.pem                   rsa.pem + ca.pem
 ec-chain.pem                    ec.pem + ca.pem
 other-chain.pem                 other.pem + ca2.pem
@@ -412,6 +425,8 @@ other-good.der                  good for other, signed by ca2
 leafint-good.der                good for leafint, signed by inter
 noaia-good.der                  good for noaia, signed by ca
 muststaple-good.der             good for muststaple, signed by ca
+rsa2-good.der, rsa2-revoked.der good / revoked for rsa2, signed by ca
+muststaple2-good.der            good for muststaple2, signed by ca
 rsa-revoked.der                 rsa revoked, signed by ca
 rsa-unknown.der                 rsa status unknown, signed by ca
 rsa-expired.der                 good for rsa, thisUpdate now-3d, nextUpdate now-2d (stale)

@@ -13,6 +13,9 @@
  *              [--chroot DIR]                load keys, chroot, then create the contexts
  *                                            (the order of Dovecot's login processes)
  *              [--contexts N]                create and free N extra contexts first
+ *              [--reload-on-hup 1]           on SIGHUP, read the certificate and key files again
+ *                                            into a new context and free the old one (as
+ *                                            servers reload: a renewed certificate is served)
  *              [--bypass-ctor 1]             create contexts with libssl's SSL_CTX_new_ex found
  *                                            by dlsym on libssl itself (past any interposer), so
  *                                            the host's status callback is set before a shim
@@ -226,10 +229,41 @@ static void serve_one(int fd)
     close(fd);
 }
 
+static const char *cert_paths[4], *key_paths[4];
+static volatile sig_atomic_t reload_wanted;
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_wanted = 1;
+}
+
+/* reload_ctx - what a server's reload does: the files read again, a new context, the old one
+ * freed (single-threaded hosts only: no handshake uses it any more). */
+static void reload_ctx(void)
+{
+    struct keypair fresh[4];
+    reload_wanted = 0;
+    for (int i = 0; i < pair_count; i++) {
+        fresh[i].cert = read_cert(cert_paths[i]);
+        fresh[i].key = read_key(key_paths[i]);
+    }
+    SSL_CTX *old = main_ctx;
+    main_ctx = make_ctx(fresh, pair_count, sni_name != NULL);
+    for (int i = 0; i < pair_count; i++) {
+        X509_free(fresh[i].cert);
+        EVP_PKEY_free(fresh[i].key);
+    }
+    SSL_CTX_free(old);
+    fprintf(stderr, "tls_server: reloaded\n");
+}
+
 static void *accept_loop(void *arg)
 {
     (void)arg;
     for (;;) {
+        if (reload_wanted)
+            reload_ctx();
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
@@ -253,10 +287,13 @@ int main(int argc, char **argv)
         i++;
         if (strcmp(opt, "--port") == 0)
             port = atoi(val);
-        else if (strcmp(opt, "--cert") == 0)
+        else if (strcmp(opt, "--cert") == 0 && pair_count < 4) {
             pairs[pair_count].cert = read_cert(val);
-        else if (strcmp(opt, "--key") == 0 && pair_count < 4)
+            cert_paths[pair_count] = val;
+        } else if (strcmp(opt, "--key") == 0 && pair_count < 4) {
+            key_paths[pair_count] = val;
             pairs[pair_count++].key = read_key(val);
+        }
         else if (strcmp(opt, "--chain") == 0) {
             chain = sk_X509_new_null();
             sk_X509_push(chain, read_cert(val));
@@ -288,7 +325,12 @@ int main(int argc, char **argv)
             per_connection = atoi(val);
         else if (strcmp(opt, "--chroot") == 0)
             chroot_dir = val;
-        else if (strcmp(opt, "--bypass-ctor") == 0)
+        else if (strcmp(opt, "--reload-on-hup") == 0) {
+            struct sigaction sa = {.sa_handler = on_hup}; /* no SA_RESTART: accept() returns */
+            sigemptyset(&sa.sa_mask);
+            if (atoi(val) && sigaction(SIGHUP, &sa, NULL) != 0)
+                die("sigaction");
+        } else if (strcmp(opt, "--bypass-ctor") == 0)
             bypass_ctor = atoi(val);
         else if (strcmp(opt, "--contexts") == 0)
             extra_contexts = atoi(val);
