@@ -183,9 +183,9 @@ demo: test-deps
 	@tests/helpers/demo.sh
 
 # Operator files: conf/FILE goes to $(PKGDATADIR)/FILE (systemd drop-ins to copy into
-# /etc/systemd/system/, the main.cf lines, Dovecot's conf.d file, the example configuration),
-# the man pages to $(MANDIR). Their paths are written for the default installation and are
-# rewritten for this one.
+# /etc/systemd/system/, the main.cf lines, Dovecot's conf.d file, the example configuration;
+# the renewal hook for certbot and acme.sh, executable), the man pages to $(MANDIR). Their
+# paths are written for the default installation and are rewritten for this one.
 OPERATOR_FILES := systemd/postfix@-.service.d/ocspstaple.conf \
                   systemd/dovecot.service.d/ocspstaple.conf \
                   systemd/stunnel@.service.d/ocspstaple.conf \
@@ -193,6 +193,7 @@ OPERATOR_FILES := systemd/postfix@-.service.d/ocspstaple.conf \
                   ocspstaple.conf.example
 OPERATOR_DIRS  := systemd/postfix@-.service.d systemd/dovecot.service.d \
                   systemd/stunnel@.service.d systemd postfix dovecot/2.4 dovecot
+OPERATOR_HOOKS := hooks/ocspstaple-renewal-hook
 MAN_PAGES      := man5/ocspstaple.conf.5 man8/ocspstaple.8
 INSTALL_PATHS   = sed -e 's|/usr/local/lib/ocspstaple|$(PKGLIBDIR)|g' \
                       -e 's|/usr/local/share/ocspstaple|$(PKGDATADIR)|g' \
@@ -217,6 +218,11 @@ install: all
 	    install -d "$${dest%/*}" && $(INSTALL_PATHS) "conf/$$f" > "$$dest" && \
 	        chmod 0644 "$$dest" || exit 1; \
 	done
+	for f in $(OPERATOR_HOOKS); do \
+	    dest="$(DESTDIR)$(PKGDATADIR)/$$f"; \
+	    install -d "$${dest%/*}" && $(INSTALL_PATHS) "conf/$$f" > "$$dest" && \
+	        chmod 0755 "$$dest" || exit 1; \
+	done
 	for m in $(MAN_PAGES); do \
 	    dest="$(DESTDIR)$(MANDIR)/$$m"; \
 	    install -d "$${dest%/*}" && $(INSTALL_PATHS) "man/$${m#*/}" > "$$dest" && \
@@ -228,7 +234,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ocspstaple
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.service $(DESTDIR)$(SYSTEMDUNITDIR)/ocspstaple-fetch.timer
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
-	for f in $(OPERATOR_FILES); do rm -f "$(DESTDIR)$(PKGDATADIR)/$$f"; done
+	for f in $(OPERATOR_FILES) $(OPERATOR_HOOKS); do rm -f "$(DESTDIR)$(PKGDATADIR)/$$f"; done
+	-rmdir $(DESTDIR)$(PKGDATADIR)/hooks
 	for d in $(OPERATOR_DIRS); do rmdir "$(DESTDIR)$(PKGDATADIR)/$$d" 2>/dev/null || true; done
 	-rmdir $(DESTDIR)$(PKGDATADIR)
 	for m in $(MAN_PAGES); do rm -f "$(DESTDIR)$(MANDIR)/$$m"; done

@@ -37,6 +37,13 @@ teardown() {
         assert_success
     done
     [ -f "$share/ocspstaple.conf.example" ]
+    # The renewal hook (README, "Renewing certificates"): executable, with this installation's
+    # command and configuration.
+    [ -x "$share/hooks/ocspstaple-renewal-hook" ]
+    run grep -x 'ocspstaple=${OCSPSTAPLE:-/usr/sbin/ocspstaple}' "$share/hooks/ocspstaple-renewal-hook"
+    assert_success
+    run grep -x 'conf=${OCSPSTAPLE_CONF:-/etc/ocspstaple.conf}' "$share/hooks/ocspstaple-renewal-hook"
+    assert_success
     run grep -rl /usr/local "$share"
     assert_failure
     # The main.cf lines and the conf.d file, as Postfix and Dovecot read them: their default
