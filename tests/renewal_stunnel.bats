@@ -125,6 +125,26 @@ reload_server() {
     renew_certbot_order
 }
 
+@test "the shipped renewal hook (fetch, then the reload command): no handshake without a staple for the certificate it serves" {
+    le_renew mail
+    STUB_PORT=$RESPONDER_PORT start_responder index.txt ca "$D/pki"
+    run renewal_hook kill -HUP "$(cat "$D/stunnel/stunnel.pid")"
+    assert_success
+    run stapled_throughout "$NEW_SERIAL" "$WITHIN" "$PORT"
+    assert_success
+    run serves_stapled "$NEW_SERIAL" 3 "$PORT"
+    assert_success
+}
+
+@test "the renewal hook with the responder down: the server is reloaded all the same, the hook exits 2" {
+    le_renew mail
+    run renewal_hook kill -HUP "$(cat "$D/stunnel/stunnel.pid")"
+    assert_failure 2
+    assert_output --partial "served without a staple until a fetch succeeds"
+    run eventually_serves "$NEW_SERIAL" "$WITHIN" "$PORT"
+    assert_success
+}
+
 @test "a Must-Staple certificate renewed by the deploy hook's steps: GnuTLS clients keep connecting" {
     muststaple_renewal "$MUST_PORT"
 }

@@ -134,6 +134,8 @@ le_renew() {
 write_shim_conf() {
     local tmp="$D/ocspstaple.conf.new"
     {
+        # (A responder that is down costs fetch this long: the tests stop theirs.)
+        echo "fetch_timeout = 2;"
         echo "staples = ("
         printf '    { certificate = "%s"; response = "%s"; responder = "%s"; }' \
             "$D/le/live/mail/fullchain.pem" "$D/resp/mail.der" "$RESPONDER_URL"
@@ -511,6 +513,36 @@ revoked_after_reload() {
     assert_success
     run ocspstaple_cmd check -c "$D/ocspstaple.conf"
     assert_failure 2
+}
+
+# stapled_throughout SERIAL LIMIT PORT [s_client args...] - until the certificate served is
+# SERIAL (within LIMIT seconds), every handshake carries a good staple for the certificate it
+# serves, the old one or the new: no handshake without one.
+stapled_throughout() {
+    local serial=$1 limit=$2 port=$3 end n=0
+    shift 3
+    end=$(($(now_ms) + limit * 1000))
+    while :; do
+        observe "$port" "$@"
+        n=$((n + 1))
+        if [ -z "$SERVED" ] || [ "$STAPLED" != "$SERVED" ] || [ "$STAPLE_STATUS" != good ]; then
+            echo "handshake $n: served ${SERVED:-nothing}, staple ${STAPLED:-none} (${STAPLE_STATUS:-no status})" >&2
+            return 1
+        fi
+        [ "$SERVED" = "$serial" ] && return 0
+        if [ "$(now_ms)" -gt "$end" ]; then
+            echo "still serving $SERVED instead of $serial after ${limit} s" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# renewal_hook [RELOAD-COMMAND...] - the shipped conf/hooks/ocspstaple-renewal-hook, with this
+# build's command and the test's configuration.
+renewal_hook() {
+    OCSPSTAPLE="$OCSPSTAPLE_CMD" OCSPSTAPLE_CONF="$D/ocspstaple.conf" \
+        "$ROOT/conf/hooks/ocspstaple-renewal-hook" "$@"
 }
 
 # gnutls_must PORT - one gnutls-cli handshake with live/must's certificate, verified against
