@@ -2,14 +2,15 @@
 # certbot-style tree (live/NAME/*.pem symlinks into archive/NAME/*N.pem), renewals that issue a
 # new certificate (new key, new serial, same name) and switch the symlinks atomically, OCSP
 # responses for each certificate written beside the entry's response file and renamed over it,
-# and the five steps every server's test file runs (renew_with_response, renew_certbot_order,
-# config_change, revoked_after_reload, muststaple_renewal). Load after common and daemons:
-# `load helpers/common`, `load helpers/daemons`, `load helpers/renewal`.
+# and the steps the servers' test files run (config_change, revoked_after_reload,
+# renew_with_response, renew_certbot_order; muststaple_renewal and the renewal hook with
+# stunnel). Load after common, daemons and responder: `load helpers/common`, `load
+# helpers/daemons`, `load helpers/responder`, `load helpers/renewal`.
 #
 # A test file provides, before calling the steps:
 #   D             its directory ($BATS_FILE_TMPDIR); the tree is $D/le, the CA $D/pki, the
 #                 responses $D/resp, the shim's configuration $D/ocspstaple.conf
-#   PORT          where the renewed certificate (live/mail/) is served
+#   PORT          where the renewed certificate (live/mail/) is served (on 127.0.0.1)
 #   CLIENT_ARGS   s_client arguments for it (e.g. -starttls smtp); CHECK_ARGS the same for
 #                 `ocspstaple check --connect` (e.g. --starttls smtp)
 #   SECOND_PORT, SECOND_ARGS  where and how the second certificate ($FX/other-chain.pem, not
