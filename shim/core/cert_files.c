@@ -128,6 +128,12 @@ static bool reindex(const struct cert_files_hooks *hooks, struct source *src)
     }
     struct pooled_cert **old = src->issuers;
     hooks->lock_checks();
+    if (leaf_changed && src->has_leaf) {
+        memmove(src->former_fp[1], src->former_fp[0], (FORMER_LEAVES - 1) * 20);
+        memcpy(src->former_fp[0], src->leaf_fp, 20);
+        if (src->former_count < FORMER_LEAVES)
+            src->former_count++;
+    }
     src->has_leaf = now.has_leaf;
     memcpy(src->leaf_fp, now.leaf_fp, sizeof(src->leaf_fp));
     src->issuers = now.issuers;
