@@ -310,3 +310,41 @@ EOF
     assert_output --partial "$BATS_TEST_TMPDIR/issuers/y-ca.pem"
     assert_output --partial "$BATS_TEST_TMPDIR/certs/x.pem"
 }
+
+@test "a world-writable pattern directory is refused: any user could add certificates to it" {
+    local d="$BATS_TEST_TMPDIR/drop"
+    mkdir -p "$d"
+    issue one.example.test "$BATS_TEST_TMPDIR/one"
+    cp "$BATS_TEST_TMPDIR/one-fullchain.pem" "$d/one.pem"
+    chmod 0777 "$d"
+    write_conf "$CONF" <<EOF
+staples = ( { certificate = "$d/*.pem"; response = "$OUT/*.der"; } );
+EOF
+    run ocspstaple_cmd check -c "$CONF"
+    assert_failure 2
+    assert_output --partial "$CONF:2: pattern $d/*.pem: $d is world-writable"
+    refute_output --partial "one.example.test"
+    run ocspstaple_cmd fetch -c "$CONF"
+    assert_failure 1
+    assert_output --partial "is world-writable"
+    chmod 0755 "$d"
+    run ocspstaple_cmd check -c "$CONF"
+    assert_output --partial "CN=one.example.test"
+}
+
+@test "matching: a name with a control character is not taken (it would go into file names and logs)" {
+    local d="$BATS_TEST_TMPDIR/mail"
+    mkdir -p "$d"
+    issue one.example.test "$BATS_TEST_TMPDIR/one"
+    cp "$BATS_TEST_TMPDIR/one-fullchain.pem" "$d/good.pem"
+    cp "$BATS_TEST_TMPDIR/one-fullchain.pem" "$d/$(printf 'evil\nocspstaple: error: forged')".pem
+    cp "$BATS_TEST_TMPDIR/one-fullchain.pem" "$d/$(printf 'tab\there')".pem
+    write_conf "$CONF" <<EOF
+staples = ( { certificate = "$d/*.pem"; response = "$OUT/*.der"; } );
+EOF
+    run ocspstaple_cmd check -c "$CONF" --format json
+    run python3 -c 'import json, sys
+r = json.load(sys.stdin)
+print(" ".join(x["file"] for c in r["certificates"] for x in c["responses"]))' <<< "$output"
+    assert_output "$OUT/good.der"
+}

@@ -134,6 +134,9 @@ bool cert_pattern_match(const struct cert_pattern *p, const char *name, const ch
         return false;
     if (name[h] == '.') /* the captured text becomes part of file names: never a hidden one */
         return false;
+    for (size_t i = h; i < n - t; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) /* nor one that forges log lines */
+            return false;
     if (captured != NULL)
         *captured = name + h;
     if (captured_len != NULL)
@@ -175,10 +178,19 @@ static int list_found(int dirfd, const struct cert_pattern *p, struct found **ou
     struct dirent *de;
     int rc = 0;
 
+    struct stat dst;
     if (d == NULL) {
         snprintf(why, whylen, "cannot list %s: %s", p->dir, strerror(errno));
         if (fd >= 0)
             close(fd);
+        return -1;
+    }
+    if (fstat(fd, &dst) != 0 || (dst.st_mode & S_IWOTH)) {
+        snprintf(why, whylen,
+                 "%s is world-writable, so any local user could add certificates and name "
+                 "response files; not listed (chmod o-w it)",
+                 p->dir);
+        closedir(d);
         return -1;
     }
     errno = 0;

@@ -8,8 +8,10 @@
  * The rules: the `*` lies in one path component of `certificate` (the whole of it, or a part
  * between a fixed head and tail); the directory before that component, the fixed directory,
  * has no `*`. The `*` matches one or more characters of a name in the fixed directory's
- * listing, never a name starting with '.' (hidden files, the temporaries of certbot and
- * acme.sh) and never a captured text starting with '.'. A name that fits is a certificate only
+ * listing, never a name starting with '.' (hidden files, where tools keep temporaries), never
+ * a captured text starting with '.' or holding a control character (it becomes part of file
+ * names and of log lines). A world-writable fixed directory is refused: any local user could
+ * add certificates to it and choose response file names. A name that fits is a certificate only
  * when the path made from it (the name, then the rest of the pattern after the component) is a
  * regular file, symbolic links followed: certbot's live/README is not one.
  *
@@ -73,8 +75,8 @@ typedef int (*cert_pattern_fn)(const char *captured, const char *relpath, void *
  * caller or another thread, and it works after a chroot): `fn` is called for each, in the
  * order of their captured texts (strcmp), so that results are the same from run to run. Names that
  * fit but do not lead to a regular file are left out. Returns the number of certificates handed to
- * `fn`, or -1 with the reason in `why` when the directory cannot be read, memory runs out, or `fn`
- * asked to stop. */
+ * `fn`, or -1 with the reason in `why` when the directory cannot be read or is world-writable,
+ * memory runs out, or `fn` asked to stop. */
 int cert_pattern_list(int dirfd, const struct cert_pattern *p, cert_pattern_fn fn, void *arg,
                       char *why, size_t whylen);
 
