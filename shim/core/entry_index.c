@@ -11,7 +11,7 @@
 #include <fcntl.h>
 
 #include "cert_files.h"
-#include "config_entry.h"
+#include "staple_entry.h"
 
 #include "certpool.h"
 #include "files.h"

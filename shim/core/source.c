@@ -12,7 +12,7 @@
 
 #include "files.h"
 #include "hash.h"
-#include "config_entry.h"
+#include "staple_entry.h"
 #include "log.h"
 
 static struct {
