@@ -92,6 +92,7 @@ void source_free(struct source *src)
         free(src->entry);
     }
     free(src->owned_path);
+    free(src->former_fp);
     free(src->issuers);
     free(src);
 }

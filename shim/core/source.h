@@ -36,11 +36,11 @@ struct cert_file {
     const char *path;       /* the entry's string; NULL when the entry names none */
     struct dir_handle *dir; /* NULL: looked at by path */
     const char *name;       /* in dir, or the path */
-    struct file_id seen;
-    bool have_seen;
-    bool unsettled;          /* modified within the last second: look again next pass */
-    unsigned dir_generation; /* of dir when last looked at */
+    uint64_t seen;           /* file_id_hash of the content indexed, when have_seen */
     uint64_t problem_hash;   /* of the last problem reported, to report each once */
+    unsigned dir_generation; /* of dir when last looked at */
+    bool have_seen;
+    bool unsettled; /* modified within the last second: look again next pass */
 };
 
 struct source {
@@ -57,7 +57,7 @@ struct source {
     bool has_leaf;
     /* The certificates the entry named before a renewal, newest first: their responses are
      * still this source's to give them while they are served. */
-    unsigned char former_fp[FORMER_LEAVES][20];
+    unsigned char (*former_fp)[20]; /* FORMER_LEAVES of them, made at the first renewal */
     int former_count;
     bool retired;   /* no longer in the configuration: unlisted at the end of the pass */
     bool have_seen; /* `seen` is the file whose content is known */
