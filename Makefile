@@ -116,7 +116,7 @@ $(BUILD)/libocspstaple.so: $(PRELOAD_OBJ) shim/preload/preload.map
 	    -Wl,-soname,libocspstaple.so -o $@ $(PRELOAD_OBJ) -ldl
 
 $(BUILD)/libocspstaple-core.so: $(CORE_OBJ) shim/core/core.map
-	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/core/core.map \
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-z,defs -Wl,--version-script=shim/core/core.map \
 	    -Wl,-soname,libocspstaple-core.so -o $@ $(CORE_OBJ) $(SSL_LIBS) -ldl
 
 # libconfig's deep-bound scope: the process's allocator ahead of glibc (see

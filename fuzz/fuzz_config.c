@@ -8,7 +8,9 @@
  * defaults; otherwise every value is in its documented range, every kept entry is complete,
  * every rejected setting was logged exactly once (the problems count agrees with the log),
  * every skipped `staples` group had a problem, and kept + skipped entries add up to the length
- * of the `staples` list as libconfig itself sees it.
+ * of the `staples` list as libconfig itself sees it. A kept pattern entry keeps the pattern
+ * rules (cert_pattern.h) and makes a concrete entry; a kept plain entry has no `*` where only a
+ * pattern may have one; every kept entry copies whole (staple_entry_copy).
  */
 #include <fcntl.h>
 #include <libconfig.h>
@@ -20,7 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cert_pattern.h"
 #include "config.h"
+#include "staple_entry.h"
 #include "log.h"
 
 #include "fuzz_target.h"
@@ -80,6 +84,41 @@ static int valid_sni(const char *p)
 static void check_path(const char *s)
 {
     CHECK(s != NULL && s[0] != '\0' && strlen(s) < 4096);
+}
+
+static size_t stars(const char *s)
+{
+    size_t n = 0;
+    for (; s != NULL && *s; s++)
+        n += *s == '*';
+    return n;
+}
+
+/* check_pattern_rules - what config_load promises about `*` in a kept entry. */
+static void check_pattern_rules(const struct staple_entry *e)
+{
+    struct staple_entry made, copy;
+    struct cert_pattern p;
+    const char *why;
+
+    CHECK(e->from_pattern == NULL);
+    CHECK(e->is_pattern == (stars(e->certificate) > 0));
+    if (!e->is_pattern) {
+        CHECK(stars(e->response) == 0 && stars(e->issuer) == 0);
+    } else {
+        CHECK(stars(e->certificate) == 1 && stars(e->response) == 1 && stars(e->issuer) <= 1);
+        CHECK(strchr(strchr(e->response, '*'), '/') == NULL);
+        CHECK(cert_pattern_parse(e->certificate, &p, &why) == 0);
+        CHECK(p.dir[0] != '\0' && p.head[0] != '.' && strchr(p.tail, '/') == NULL);
+        cert_pattern_free(&p);
+        CHECK(cert_pattern_entry_make(e, "x", &made) == 0);
+        CHECK(!made.is_pattern && stars(made.certificate) == 0 && stars(made.response) == 0);
+        CHECK(strcmp(made.from_pattern, e->certificate) == 0 && made.line == e->line);
+        staple_entry_free(&made);
+    }
+    CHECK(staple_entry_copy(e, &copy) == 0);
+    CHECK(strcmp(copy.response, e->response) == 0 && copy.sni_count == e->sni_count);
+    staple_entry_free(&copy);
 }
 
 /* staples_length - the number of `staples` groups config_load had to judge, by libconfig
@@ -152,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t j = 0; j < e->sni_count; j++)
                 CHECK(valid_sni(e->sni[j]));
             CHECK(e->line >= 0);
+            check_pattern_rules(e);
         }
     }
     config_free(&cfg);

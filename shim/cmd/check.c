@@ -19,6 +19,7 @@
 #include "config.h"
 #include "files.h"
 #include "log.h"
+#include "patterns.h"
 
 /* The certificates being checked, with what is needed to judge responses for them. */
 struct subject_cert {
@@ -235,6 +236,7 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
         config_free(&run.cfg);
         return report->exit_code;
     }
+    patterns_expand(&run.cfg); /* each certificate a pattern matches is checked as an entry */
     run.policy.verify = run.cfg.verify;
     run.policy.skew = run.cfg.skew;
     run.policy.serve_revoked = run.cfg.serve_revoked;

@@ -30,6 +30,7 @@
 #include "files.h"
 #include "log.h"
 #include "ocsp_http.h"
+#include "patterns.h"
 #include "validate.h"
 
 /* What an entry's file says now. */
@@ -336,6 +337,7 @@ int fetch_run(const char *config_path, const struct fetch_options *opt)
         return 3;
     }
     log_configure(cfg.log_level, LOG_TARGET_STDERR);
+    patterns_expand(&cfg);
     work = calloc(cfg.entry_count + 1, sizeof(*work));
     jobs = calloc(cfg.entry_count + 1, sizeof(*jobs));
     if (work == NULL || jobs == NULL) {

@@ -39,11 +39,18 @@ void config_defaults(struct config *cfg)
     cfg->fetch_per_responder = 4;
 }
 
-void config_free(struct config *cfg)
+void config_drop_entries(struct config *cfg)
 {
     for (size_t i = 0; i < cfg->entry_count; i++)
         staple_entry_free(&cfg->entries[i]);
     free(cfg->entries);
+    cfg->entries = NULL;
+    cfg->entry_count = 0;
+}
+
+void config_free(struct config *cfg)
+{
+    config_drop_entries(cfg);
     free(cfg->response_dir);
     free(cfg->path);
     config_defaults(cfg);

@@ -36,6 +36,10 @@ int config_load_at(const char *path, int dirfd, const char *name, const char *fa
  * is in *cfg then: a reload keeps the value in use instead). */
 bool config_setting_bad(const struct config *cfg, const char *name);
 
+/* config_drop_entries - release cfg's entries (once whoever needed them has taken what it
+ * keeps); its settings stay. */
+void config_drop_entries(struct config *cfg);
+
 /* config_free - release everything config_load allocated; the struct may be reused. */
 void config_free(struct config *cfg);
 

@@ -16,7 +16,12 @@
 #endif
 #define OCSPSTAPLE_DEFAULT_CONF OCSPSTAPLE_SYSCONFDIR "/ocspstaple.conf"
 
-/* One group of the `staples` list. Strings are owned by the struct. */
+/* One group of the `staples` list. Strings are owned by the struct.
+ *
+ * A pattern entry (is_pattern: its `certificate` holds a `*`, see cert_pattern.h) stands for
+ * every certificate file that matches; its `response` (and `issuer`, when it has a `*`) are
+ * templates, not paths. Consumers must not read its files: they expand it into concrete
+ * entries (cert_pattern_expand), each with from_pattern set, and use those. */
 struct staple_entry {
     char *response;    /* path of the DER OCSP response (required) */
     char *certificate; /* PEM file: leaf first, chain may follow (optional) */
@@ -24,7 +29,10 @@ struct staple_entry {
     char *responder;   /* OCSP responder URL overriding the certificate's AIA (optional) */
     char **sni;        /* host names or "*.domain" wildcards; NULL when absent */
     size_t sni_count;
-    int line; /* line of the group in the configuration file */
+    int line;           /* line of the group in the configuration file */
+    bool is_pattern;    /* certificate is a pattern: expand before use (see above) */
+    char *from_pattern; /* in an entry made from a pattern: that pattern (the pattern entry's
+                         * `certificate`); NULL otherwise */
 };
 
 struct config {

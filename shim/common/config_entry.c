@@ -9,68 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_pattern.h"
 #include "config_setting.h"
 #include "libconfig_api.h"
 #include "log.h"
-
-void staple_entry_free(struct staple_entry *e)
-{
-    free(e->response);
-    free(e->certificate);
-    free(e->issuer);
-    free(e->responder);
-    for (size_t i = 0; i < e->sni_count; i++)
-        free(e->sni[i]);
-    free(e->sni);
-    memset(e, 0, sizeof(*e));
-}
-
-/* dup_or_null - strdup of a string that may be NULL; *failed set when out of memory. */
-static char *dup_or_null(const char *s, bool *failed)
-{
-    char *d = s != NULL ? strdup(s) : NULL;
-    if (s != NULL && d == NULL)
-        *failed = true;
-    return d;
-}
-
-int staple_entry_copy(const struct staple_entry *e, struct staple_entry *out)
-{
-    bool failed = false;
-    memset(out, 0, sizeof(*out));
-    out->line = e->line;
-    out->response = dup_or_null(e->response, &failed);
-    out->certificate = dup_or_null(e->certificate, &failed);
-    out->issuer = dup_or_null(e->issuer, &failed);
-    out->responder = dup_or_null(e->responder, &failed);
-    if (e->sni_count > 0 && (out->sni = calloc(e->sni_count, sizeof(char *))) == NULL)
-        failed = true;
-    for (size_t i = 0; out->sni != NULL && i < e->sni_count; i++, out->sni_count++)
-        out->sni[i] = dup_or_null(e->sni[i], &failed);
-    if (failed) {
-        staple_entry_free(out);
-        return -1;
-    }
-    return 0;
-}
-
-/* same_string - both NULL, or equal. */
-static bool same_string(const char *a, const char *b)
-{
-    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-bool staple_entry_same(const struct staple_entry *a, const struct staple_entry *b)
-{
-    if (!same_string(a->response, b->response) || !same_string(a->certificate, b->certificate) ||
-        !same_string(a->issuer, b->issuer) || !same_string(a->responder, b->responder) ||
-        a->sni_count != b->sni_count)
-        return false;
-    for (size_t i = 0; i < a->sni_count; i++)
-        if (!same_string(a->sni[i], b->sni[i]))
-            return false;
-    return true;
-}
 
 /* valid_sni_pattern - a host name, or "*." followed by a host name; letters, digits, '-', '.',
  * '_' only, at most 253 characters. */
@@ -127,6 +69,18 @@ static int parse_sni(struct config *cfg, config_setting_t *s, struct staple_entr
     return 1;
 }
 
+/* member - the setting of `group` named `name`, or NULL. */
+static config_setting_t *member(config_setting_t *group, const char *name)
+{
+    int n = libconfig.setting_length(group);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *s = libconfig.setting_get_elem(group, (unsigned)i);
+        if (config_setting_name(s) != NULL && strcmp(config_setting_name(s), name) == 0)
+            return s;
+    }
+    return NULL;
+}
+
 /* parse_entry - one group of `staples`; 1 when usable, 0 when it must be dropped. */
 static int parse_entry(struct config *cfg, config_setting_t *group, struct staple_entry *e)
 {
@@ -178,6 +132,15 @@ static int parse_entry(struct config *cfg, config_setting_t *group, struct stapl
     if (ok && e->responder != NULL && strncmp(e->responder, "http://", 7) != 0) {
         config_problem(cfg, group, "responder", "must be an http:// URL");
         ok = 0;
+    }
+    if (ok) {
+        const char *setting, *why = cert_pattern_entry_problem(e, &setting);
+        if (why != NULL) {
+            config_setting_t *at = member(group, setting);
+            config_problem(cfg, at != NULL ? at : group, setting, why);
+            ok = 0;
+        }
+        e->is_pattern = cert_pattern_is_pattern(e->certificate);
     }
     if (!ok) {
         log_error("%s:%d: staples entry skipped: nothing will be stapled for it", cfg->path,

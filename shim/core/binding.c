@@ -51,17 +51,21 @@ static struct binding *binding_copy(const struct binding *b)
 }
 
 /* binding_affected - whether a changed source can change what is bound for b's certificate:
- * it is one of its candidates (its entry names this certificate, or a version of it mentions
- * the serial: an entry whose certificate was renewed still holds the old certificate's
- * response), or one of its bound versions came from it. */
+ * it is one of its candidates (its entry names this certificate, now or before a renewal, or
+ * it names none and a version of it mentions the serial), or one of its bound versions came
+ * from it. */
 static bool binding_affected(const struct binding *b, const struct changes *changed)
 {
     if (changed->all)
         return true;
     for (size_t i = 0; i < changed->count; i++) {
         const struct source *src = changed->list[i];
-        if (src->has_leaf && memcmp(src->leaf_fp, b->fp, 20) == 0)
-            return true;
+        bool former;
+        if (src->has_leaf) {
+            if (source_names(src, b->fp, &former))
+                return true;
+            continue; /* a source of other certificates is never bound here */
+        }
         for (int h = 0; h < HISTORY; h++)
             if (src->history[h] != NULL && version_mentions(src->history[h], b->cert->serial_hash))
                 return true;
@@ -223,13 +227,16 @@ static struct binding *bind_cert(struct snapshot *snap, SSL *ssl, struct served_
     describe_cert(leaf, leaf_desc, sizeof(leaf_desc));
     for (size_t i = 0; i < snap->count; i++) {
         const struct source *src = snap->items[i].source;
-        bool names_it = src->has_leaf && memcmp(src->leaf_fp, c->fp, 20) == 0;
+        bool former = false, names_it = source_names(src, c->fp, &former) && !former;
+        if (src->has_leaf && !names_it && !former)
+            continue; /* the entry names another certificate */
         for (int h = 0; h < HISTORY; h++) {
             struct version *v = snap->items[i].history[h];
             struct response_facts facts;
             /* An entry that names this certificate has every version judged (and a wrong
-             * file reported); other responses only when they mention the serial at all (an
-             * entry's responses for the certificate it named before a renewal among them). */
+             * file reported); other responses only when they mention the serial at all: those
+             * of entries without a certificate, and of an entry for the certificate it named
+             * before a renewal (still served until the server reloads). */
             if (v == NULL || (!names_it && !version_mentions(v, c->serial_hash)))
                 continue;
             OCSP_BASICRESP *basic = response_parse(v->der, v->len, &facts);

@@ -57,7 +57,8 @@ static void watch_file(struct cert_file *f, const char *path)
         }
     }
     if (stat_file(f, &st)) {
-        f->seen = file_id_of(&st);
+        struct file_id id = file_id_of(&st);
+        f->seen = file_id_hash(&id);
         f->have_seen = settled(&st.st_mtim);
         f->unsettled = !f->have_seen;
     }
@@ -92,13 +93,14 @@ static bool changed_file(const char *conf_path, const struct source *src, struct
     }
     f->problem_hash = 0;
     struct file_id id = file_id_of(&st);
-    if (f->have_seen && same_file(&id, &f->seen))
+    uint64_t h = file_id_hash(&id);
+    if (f->have_seen && h == f->seen)
         return false;
     /* Read at once, so that a response replaced in the same second is judged against the new
      * certificate; but remembered as seen only once settled, so that a file still being
      * written is read again. */
     f->unsettled = !settled(&st.st_mtim) || !settled(&st.st_ctim);
-    f->seen = id;
+    f->seen = h;
     f->have_seen = !f->unsettled;
     return true;
 }
@@ -127,7 +129,16 @@ static bool reindex(const struct cert_files_hooks *hooks, struct source *src)
         return false;
     }
     struct pooled_cert **old = src->issuers;
+    unsigned char(*former)[20] =
+        src->former_fp ? src->former_fp : calloc(FORMER_LEAVES, sizeof(*src->former_fp));
     hooks->lock_checks();
+    src->former_fp = former;
+    if (leaf_changed && src->has_leaf && former != NULL) {
+        memmove(src->former_fp[1], src->former_fp[0], (FORMER_LEAVES - 1) * 20);
+        memcpy(src->former_fp[0], src->leaf_fp, 20);
+        if (src->former_count < FORMER_LEAVES)
+            src->former_count++;
+    }
     src->has_leaf = now.has_leaf;
     memcpy(src->leaf_fp, now.leaf_fp, sizeof(src->leaf_fp));
     src->issuers = now.issuers;

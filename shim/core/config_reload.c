@@ -122,6 +122,7 @@ bool config_reload_pass(struct config *in_use, const struct config_reload_hooks 
     log_info("%s: configuration changed: applied (%zu entr%s: %zu added, %zu removed)%s",
              next.path, next.entry_count, next.entry_count == 1 ? "y" : "ies", added, removed,
              next.problems > 0 ? "; with problems, see above" : "");
+    config_drop_entries(&next); /* the sources hold theirs */
     config_free(in_use);
     *in_use = next;
     return true;

@@ -11,7 +11,7 @@
 #include <fcntl.h>
 
 #include "cert_files.h"
-#include "config_entry.h"
+#include "staple_entry.h"
 
 #include "certpool.h"
 #include "files.h"
@@ -165,29 +165,39 @@ static int split_path(const char *path, char **dir, const char **base)
     return 0;
 }
 
-/* entry_copy - the source's own copy of entry `e`. NULL when out of memory. */
-static struct staple_entry *entry_copy(const struct staple_entry *e)
+/* entry_take - what *e owns, moved into a struct of its own (*e zeroed). NULL when out of
+ * memory (*e untouched). */
+static struct staple_entry *entry_take(struct staple_entry *e)
 {
-    struct staple_entry *copy = malloc(sizeof(*copy));
-    if (copy != NULL && staple_entry_copy(e, copy) != 0) {
-        free(copy);
-        copy = NULL;
+    struct staple_entry *own = malloc(sizeof(*own));
+    if (own != NULL) {
+        *own = *e;
+        memset(e, 0, sizeof(*e));
     }
-    return copy;
+    return own;
 }
 
-struct source *entry_source_add(const char *conf_path, const struct staple_entry *e,
+/* entry_give_back - undo entry_take. */
+static void entry_give_back(struct staple_entry *own, struct staple_entry *e)
+{
+    *e = *own;
+    free(own);
+}
+
+struct source *entry_source_add(const char *conf_path, struct staple_entry *e,
                                 leaf_read_fn leaf_read)
 {
     char *dirpath = NULL;
     const char *base = NULL;
     struct source *src = NULL;
-    struct staple_entry *own = entry_copy(e);
+    int line = e->line;
+    const char *response = e->response;
+    struct staple_entry *own = entry_take(e);
 
     if (own == NULL)
         goto skip;
     if (split_path(own->response, &dirpath, &base) != 0) {
-        log_error("%s:%d: response %s: not a file name", conf_path, e->line, e->response);
+        log_error("%s:%d: response %s: not a file name", conf_path, line, own->response);
         goto skip;
     }
     struct dir_handle *dir = dir_get(dirpath);
@@ -203,6 +213,8 @@ struct source *entry_source_add(const char *conf_path, const struct staple_entry
     else
         memo_free(ix.filling);
     if (rc != 0 || !source_list(src)) {
+        own = src->entry; /* given back below */
+        src->entry = NULL;
         source_free(src); /* logged by entry_index_certs, or out of memory */
         src = NULL;
         goto skip;
@@ -211,12 +223,10 @@ struct source *entry_source_add(const char *conf_path, const struct staple_entry
     free(dirpath);
     return src;
 skip:
+    if (own != NULL)
+        entry_give_back(own, e);
     log_error("%s:%d: staples entry for %s skipped: nothing will be stapled for it", conf_path,
-              e->line, e->response);
-    if (own != NULL) {
-        staple_entry_free(own);
-        free(own);
-    }
+              line, own != NULL ? e->response : response);
     free(dirpath);
     return NULL;
 }

@@ -21,8 +21,10 @@ typedef void (*leaf_read_fn)(const unsigned char fp[20], const unsigned char *de
 
 /* entry_source_add - the source of entry `e` of the configuration at `conf_path`, with its
  * certificates indexed, listed among the sources; its leaf handed to `leaf_read` (may be
- * NULL). NULL when the entry is unusable (logged, with "skipped": nothing is left behind). */
-struct source *entry_source_add(const char *conf_path, const struct staple_entry *e,
+ * NULL). The source takes what *e owns (*e is left zeroed: configurations of thousands of
+ * entries are not kept twice). NULL when the entry is unusable (logged, with "skipped":
+ * nothing is left behind, and *e is as it was). */
+struct source *entry_source_add(const char *conf_path, struct staple_entry *e,
                                 leaf_read_fn leaf_read);
 
 /* What an entry's certificate files say now (entry_source_reindex). */

@@ -16,6 +16,22 @@ bool same_file(const struct file_id *a, const struct file_id *b)
            a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
+uint64_t file_id_hash(const struct file_id *id)
+{
+    /* FNV-1a over the fields, each widened to 64 bits. */
+    const uint64_t fields[] = {(uint64_t)id->dev,           (uint64_t)id->ino,
+                               (uint64_t)id->size,          (uint64_t)id->mtime.tv_sec,
+                               (uint64_t)id->mtime.tv_nsec, (uint64_t)id->ctime.tv_sec,
+                               (uint64_t)id->ctime.tv_nsec};
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        for (int b = 0; b < 8; b++) {
+            h ^= (fields[i] >> (8 * b)) & 0xff;
+            h *= 1099511628211ULL;
+        }
+    return h;
+}
+
 bool settled(const struct timespec *mtime)
 {
     struct timespec now;

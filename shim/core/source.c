@@ -12,7 +12,7 @@
 
 #include "files.h"
 #include "hash.h"
-#include "config_entry.h"
+#include "staple_entry.h"
 #include "log.h"
 
 static struct {
@@ -92,8 +92,22 @@ void source_free(struct source *src)
         free(src->entry);
     }
     free(src->owned_path);
+    free(src->former_fp);
     free(src->issuers);
     free(src);
+}
+
+bool source_names(const struct source *src, const unsigned char fp[20], bool *former)
+{
+    *former = false;
+    if (!src->has_leaf)
+        return false;
+    if (memcmp(src->leaf_fp, fp, 20) == 0)
+        return true;
+    for (int i = 0; i < src->former_count; i++)
+        if (memcmp(src->former_fp[i], fp, 20) == 0)
+            return *former = true;
+    return false;
 }
 
 void source_ref(struct source *src)

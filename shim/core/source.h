@@ -25,7 +25,8 @@
 #include "file_state.h"
 #include "version.h"
 
-#define HISTORY 3 /* parseable versions kept per source */
+#define HISTORY       3 /* parseable versions kept per source */
+#define FORMER_LEAVES 2 /* certificates an entry named before its renewals, remembered */
 
 /* A file an entry's certificates come from (its `certificate`, or its `issuer` file),
  * watched for a change: a renewal switches a symlink (certbot's live/ to archive/) or rewrites
@@ -35,11 +36,11 @@ struct cert_file {
     const char *path;       /* the entry's string; NULL when the entry names none */
     struct dir_handle *dir; /* NULL: looked at by path */
     const char *name;       /* in dir, or the path */
-    struct file_id seen;
-    bool have_seen;
-    bool unsettled;          /* modified within the last second: look again next pass */
-    unsigned dir_generation; /* of dir when last looked at */
+    uint64_t seen;           /* file_id_hash of the content indexed, when have_seen */
     uint64_t problem_hash;   /* of the last problem reported, to report each once */
+    unsigned dir_generation; /* of dir when last looked at */
+    bool have_seen;
+    bool unsettled; /* modified within the last second: look again next pass */
 };
 
 struct source {
@@ -54,6 +55,10 @@ struct source {
     size_t issuer_count;
     unsigned char leaf_fp[20]; /* of the entry's certificate, when has_leaf */
     bool has_leaf;
+    /* The certificates the entry named before a renewal, newest first: their responses are
+     * still this source's to give them while they are served. */
+    unsigned char (*former_fp)[20]; /* FORMER_LEAVES of them, made at the first renewal */
+    int former_count;
     bool retired;   /* no longer in the configuration: unlisted at the end of the pass */
     bool have_seen; /* `seen` is the file whose content is known */
     bool unsettled; /* read while it was being written, perhaps: look again next pass */
@@ -86,6 +91,10 @@ bool source_add_issuer(struct source *src, struct pooled_cert *c);
 /* source_list - list `src` among the sources and in its directory's name table. Returns false
  * (nothing listed; the caller frees it with source_free) when out of memory. */
 bool source_list(struct source *src);
+
+/* source_names - whether the entry of `src` names the certificate of fingerprint `fp` now
+ * (*former false) or named it before a renewal (*former true). Caller holds the checks' lock. */
+bool source_names(const struct source *src, const unsigned char fp[20], bool *former);
 
 /* source_free - free a source that was never listed. */
 void source_free(struct source *src);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cert_files.h"
-#include "config_entry.h"
+#include "staple_entry.h"
 #include "dir_handle.h"
 #include "dir_scan.h"
 #include "hash.h"

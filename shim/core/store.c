@@ -222,6 +222,7 @@ static void reload_pass_locked(const struct timespec *deadline, bool ahead)
     if (!atomic_load(&S.loaded)) {
         if (sources_load_more(deadline, &changed)) {
             atomic_store(&S.loaded, true);
+            config_drop_entries(&S.cfg); /* the sources hold theirs */
             log_summary("%s: %zu response file(s) configured, %zu loaded (%.0f ms)", S.cfg.path,
                         sources_count(), sources_loaded(), ms_since(&S.load_start));
         }
