@@ -23,6 +23,14 @@ load helpers/renewal
 setup_file() {
     command -v lighttpd > /dev/null || skip "lighttpd is not installed (make test-deps)"
     [ -e /usr/lib/lighttpd/mod_openssl.so ] || skip "lighttpd-mod-openssl is not installed (make test-deps)"
+    # lighttpd exports a config_init of its own; the shim keeps libconfig's apart with
+    # RTLD_DEEPBIND, which sanitizer builds cannot use (see the Makefile): there libconfig's
+    # config_read_file calls lighttpd's config_init and crashes at the first context.
+    # (Each test skips: a skip in setup_file makes teardown_file fail in this bats.)
+    if [ -n "${SAN_RUNTIME:-}" ]; then
+        export SKIP_ALL="lighttpd's exported config_init meets libconfig's without RTLD_DEEPBIND in sanitizer builds"
+        return 0
+    fi
     export D="$BATS_FILE_TMPDIR"
     renewal_setup
     local d attempt pid
@@ -75,6 +83,7 @@ EOF
 }
 
 teardown_file() {
+    [ -z "${SKIP_ALL:-}" ] || return 0
     local d
     d=$(server_dir main)
     if [ -s "$d/pid" ]; then
@@ -86,6 +95,7 @@ teardown_file() {
 }
 
 setup() {
+    [ -z "${SKIP_ALL:-}" ] || skip "$SKIP_ALL"
     read -r PORT SECOND_PORT < "$(server_dir main)/ports"
     CLIENT_ARGS=()
     CHECK_ARGS=()
@@ -95,7 +105,7 @@ setup() {
 }
 
 teardown() {
-    renewal_teardown
+    [ -n "${SKIP_ALL:-}" ] || renewal_teardown
 }
 
 # reload_server - SIGUSR1 to lighttpd (Debian's ExecReload: /bin/kill -USR1 $MAINPID).
