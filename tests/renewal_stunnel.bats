@@ -20,6 +20,15 @@ load helpers/renewal
 setup_file() {
     command -v stunnel4 > /dev/null || skip "stunnel4 is not installed (make test-deps)"
     private_devlog_works || skip "no private /dev/log on this machine (the shim's syslog lines are read)"
+    # Under ThreadSanitizer the daemon dies at its first connection thread: stunnel forks to
+    # the background after the shim's reloader thread started in the launcher, and the TSan
+    # runtime then aborts the child with "dup thread with used id" (its record of the lost
+    # thread; without the shim, or in the foreground, stunnel runs). The plain and ASan runs
+    # test this. (Each test skips: a skip in setup_file makes teardown_file fail in this bats.)
+    if [ "${OCSPSTAPLE_SANITIZE:-}" = thread ]; then
+        export SKIP_ALL="under ThreadSanitizer a daemonized stunnel dies at its first connection thread (dup thread with used id)"
+        return 0
+    fi
     export D="$BATS_FILE_TMPDIR"
     renewal_setup muststaple
     export SHIMLOG="$D/syslog.txt"
@@ -29,6 +38,7 @@ setup_file() {
 }
 
 teardown_file() {
+    [ -z "${SKIP_ALL:-}" ] || return 0
     [ ! -s "$D/stunnel/stunnel.pid" ] || kill -TERM "$(cat "$D/stunnel/stunnel.pid")" 2> /dev/null || true
     stop_sessions
     check_daemon_logs
@@ -89,6 +99,7 @@ EOF
 }
 
 setup() {
+    [ -z "${SKIP_ALL:-}" ] || skip "$SKIP_ALL"
     read -r PORT SECOND_PORT MUST_PORT < "$D/stunnel/ports"
     CLIENT_ARGS=()
     CHECK_ARGS=()
@@ -97,7 +108,7 @@ setup() {
 }
 
 teardown() {
-    renewal_teardown
+    [ -n "${SKIP_ALL:-}" ] || renewal_teardown
 }
 
 # reload_server - SIGHUP to the daemon.
