@@ -34,20 +34,6 @@ struct run {
     struct subject_cert *subjects; /* parallel to report->certificates */
 };
 
-/* capture_problem - configuration problems go into the report, not to a log. */
-static void capture_problem(enum log_level level, const char *text, void *arg)
-{
-    struct check_report *r = arg;
-    if (level > LOG_LEVEL_WARNING)
-        return;
-    char **grown = realloc(r->problems, (r->problem_count + 1) * sizeof(*grown));
-    if (grown == NULL)
-        return;
-    r->problems = grown;
-    if ((r->problems[r->problem_count] = strdup(text)) != NULL)
-        r->problem_count++;
-}
-
 /* judge - one response file for one certificate (leaf may be NULL: judged on its own). */
 static void judge(struct run *run, const char *file, X509 *leaf, STACK_OF(X509) * issuers,
                   struct checked_response *out)
@@ -67,10 +53,7 @@ static void judge(struct run *run, const char *file, X509 *leaf, STACK_OF(X509) 
             snprintf(out->reason, sizeof(out->reason), "cannot be read: %.300s", facts.reason);
             return;
         }
-        snprintf(out->reason, sizeof(out->reason), "%s", facts.reason);
-        out->this_update = facts.this_update;
-        out->next_update = facts.next_update;
-        out->stapleable = verdict_stapleable(facts.verdict, &run->policy);
+        report_set_verdict(out, &facts, &run->policy);
         return;
     }
     char why[256];
@@ -226,7 +209,7 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
     report->config_path = strdup(config_path);
     report->checked_at = time(NULL);
     report->warn_seconds = warn_seconds;
-    log_set_capture(capture_problem, report);
+    log_set_capture(report_capture_problem, report);
     if (config_load(config_path, &run.cfg) != 0) {
         report->config_unreadable = true;
         report->severity = SEVERITY_CRITICAL;
@@ -287,9 +270,7 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
         report->severity = SEVERITY_CRITICAL; /* a configured certificate gets nothing */
     else if (report->problem_count > 0 && report->severity < SEVERITY_WARNING)
         report->severity = SEVERITY_WARNING;
-    report->exit_code = report->severity == SEVERITY_CRITICAL  ? 2
-                        : report->severity == SEVERITY_WARNING ? 1
-                                                               : 0;
+    report->exit_code = severity_exit_code(report->severity);
     for (size_t i = 0; i < report->certificate_count; i++) {
         X509_free(run.subjects[i].leaf);
         sk_X509_pop_free(run.subjects[i].issuers, X509_free);

@@ -37,6 +37,13 @@ void report_prometheus(const struct check_report *r, FILE *out)
             "# HELP ocspstaple_config_problems Configuration problems found.\n"
             "# TYPE ocspstaple_config_problems gauge\nocspstaple_config_problems %zu\n",
             r->problem_count);
+    if (r->target != NULL) {
+        fprintf(out, "# HELP ocspstaple_connect_success 1 when the TLS handshake with the "
+                     "server succeeded (check --connect).\n"
+                     "# TYPE ocspstaple_connect_success gauge\nocspstaple_connect_success{");
+        prom_label(out, "target", r->target, true);
+        fprintf(out, "} %d\n", r->connect_error == NULL && r->certificate_count > 0 ? 1 : 0);
+    }
     fprintf(out, "# HELP ocspstaple_certificate_stapleable 1 when the certificate has a "
                  "stapleable response.\n# TYPE ocspstaple_certificate_stapleable gauge\n");
     for (size_t i = 0; i < r->certificate_count; i++) {
@@ -45,6 +52,8 @@ void report_prometheus(const struct check_report *r, FILE *out)
         for (size_t k = 0; k < c->response_count; k++)
             ok |= c->responses[k].stapleable;
         fprintf(out, "ocspstaple_certificate_stapleable{");
+        if (r->target != NULL)
+            prom_label(out, "target", r->target, false);
         prom_label(out, "subject", c->subject, false);
         prom_label(out, "serial", c->serial, false);
         prom_label(out, "status", severity_name(c->severity), true);
@@ -61,9 +70,11 @@ void report_prometheus(const struct check_report *r, FILE *out)
             if (x->next_update == 0)
                 continue;
             fprintf(out, "ocspstaple_response_seconds_until_next_update{");
+            if (r->target != NULL)
+                prom_label(out, "target", r->target, false);
             prom_label(out, "subject", c->subject, false);
             prom_label(out, "serial", c->serial, false);
-            prom_label(out, "file", x->file, false);
+            prom_label(out, "file", x->file ? x->file : "staple", false);
             prom_label(out, "verdict", verdict_name(x->verdict), true);
             fprintf(out, "} %ld\n", (long)(x->next_update - r->checked_at));
         }
