@@ -274,13 +274,14 @@ void format_utc(time_t t, char *buf, size_t size)
         strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static enum verdict judge_single(OCSP_BASICRESP *basic, OCSP_SINGLERESP *single, X509 *issuer,
+                                 const struct validation_policy *policy, time_t now,
+                                 struct response_facts *out);
+
 enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
                                const struct validation_policy *policy, time_t now,
                                struct response_facts *out)
 {
-    ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL, *rev = NULL;
-    char a[32], b[32];
-
     reset_facts(out);
     ERR_clear_error();
     if (basic == NULL || leaf == NULL) {
@@ -299,13 +300,71 @@ enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
                    "the response is not about this certificate (no matching CertID)");
         return out->verdict;
     }
+    return judge_single(basic, single, issuer, policy, now, out);
+}
+
+/* issuer_by_certid - the certificate of `candidates` (may be NULL) whose subject name and
+ * public key hash, with the CertID's own algorithm, to the CertID's issuer hashes. */
+static X509 *issuer_by_certid(const OCSP_CERTID *cid, const STACK_OF(X509) * candidates)
+{
+    ASN1_OBJECT *md_oid = NULL;
+    if (!OCSP_id_get0_info(NULL, &md_oid, NULL, NULL, (OCSP_CERTID *)cid))
+        return NULL;
+    const EVP_MD *md = EVP_get_digestbyobj(md_oid);
+    for (int i = 0; md != NULL && candidates != NULL && i < sk_X509_num(candidates); i++) {
+        X509 *x = sk_X509_value(candidates, i);
+        OCSP_CERTID *mine = OCSP_cert_to_id(md, NULL, x);
+        int same = mine != NULL && OCSP_id_issuer_cmp(mine, cid) == 0;
+        OCSP_CERTID_free(mine);
+        if (same)
+            return x;
+    }
+    return NULL;
+}
+
+enum verdict response_validate_alone(OCSP_BASICRESP *basic, int index, STACK_OF(X509) * issuers,
+                                     const struct validation_policy *policy, time_t now,
+                                     struct response_facts *out)
+{
+    reset_facts(out);
+    ERR_clear_error();
+    OCSP_SINGLERESP *single = basic ? OCSP_resp_get0(basic, index) : NULL;
+    const OCSP_CERTID *cid = single ? OCSP_SINGLERESP_get0_id(single) : NULL;
+    if (cid == NULL) {
+        set_reason(out, VERDICT_MALFORMED, "no such SingleResponse");
+        return out->verdict;
+    }
+    X509 *issuer = issuer_by_certid(cid, issuers);
+    if (issuer == NULL)
+        issuer = issuer_by_certid(cid, OCSP_resp_get0_certs(basic));
+    judge_single(basic, single, issuer, policy, now, out);
+    if (issuer == NULL && policy->verify) {
+        out->signature_unchecked = true;
+        size_t n = strlen(out->reason);
+        snprintf(out->reason + n, sizeof(out->reason) - n,
+                 "; signature not checked here: its issuer is neither configured nor inside the "
+                 "response (the shim checks it against the served chain)");
+    }
+    return out->verdict;
+}
+
+/* judge_single - response_validate's checks of one SingleResponse, from its status on; the
+ * signature is checked against `issuer` when there is one (and the policy asks for it). */
+static enum verdict judge_single(OCSP_BASICRESP *basic, OCSP_SINGLERESP *single, X509 *issuer,
+                                 const struct validation_policy *policy, time_t now,
+                                 struct response_facts *out)
+{
+    ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL, *rev = NULL;
+    char a[32], b[32];
+
     int status =
         OCSP_single_get0_status(single, &out->revocation_reason, &rev, &this_upd, &next_upd);
     out->this_update = asn1_time_to_epoch(this_upd);
     out->next_update = asn1_time_to_epoch(next_upd);
     out->revoked_at = asn1_time_to_epoch(rev);
     out->cert_status = status;
-    if (policy->verify && check_signature(basic, issuer, now, out) != VERDICT_GOOD)
+    if (policy->verify && issuer != NULL &&
+        check_signature(basic, issuer, now, out) != VERDICT_GOOD)
         return out->verdict;
     if (this_upd == NULL || out->this_update == 0) {
         set_reason(out, VERDICT_MALFORMED, "thisUpdate is missing or unreadable");
