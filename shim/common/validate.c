@@ -212,6 +212,66 @@ static bool cert_valid_at(X509 *cert, time_t now)
            X509_cmp_time(X509_get0_notAfter(cert), &now) > 0;
 }
 
+/* delegated_responder_check - what a delegated responder's certificate `signer` (described as
+ * `who`), already known to be issued by the certificate's issuer, must be besides: an
+ * OCSPSigning certificate valid now. Sets out->responder_not_after. */
+static enum verdict delegated_responder_check(X509 *signer, const char *who, time_t now,
+                                              struct response_facts *out)
+{
+    if (!(X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) ||
+        !(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN)) {
+        set_reason(out, VERDICT_BAD_SIGNATURE,
+                   "signed by responder %s, which lacks the OCSPSigning extended key usage", who);
+        return VERDICT_BAD_SIGNATURE;
+    }
+    if (!cert_valid_at(signer, now)) {
+        set_reason(out, VERDICT_BAD_SIGNATURE,
+                   "signed by responder %s, whose certificate is not valid now", who);
+        return VERDICT_BAD_SIGNATURE;
+    }
+    out->responder_not_after = asn1_time_to_epoch(X509_get0_notAfter(signer));
+    return VERDICT_GOOD;
+}
+
+/* check_signature_alone - what can be checked of the signature with the issuer unknown: when
+ * the response holds the certificate that signed it, the signature must verify with its key,
+ * and that certificate must name the CertID's issuer as its own and pass
+ * delegated_responder_check (that the issuer really issued it is left to the handshake).
+ * Returns VERDICT_GOOD (also when nothing could be checked) or VERDICT_BAD_SIGNATURE. */
+static enum verdict check_signature_alone(OCSP_BASICRESP *basic, const OCSP_CERTID *cid, time_t now,
+                                          struct response_facts *out)
+{
+    X509 *signer = NULL;
+    ASN1_OCTET_STRING *name_hash = NULL;
+    ASN1_OBJECT *md_oid = NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    char err[200], who[200];
+
+    if (OCSP_resp_get0_signer(basic, &signer, NULL) != 1 || signer == NULL) {
+        ERR_clear_error();
+        return VERDICT_GOOD;
+    }
+    describe_cert(signer, who, sizeof(who));
+    if (OCSP_basic_verify(basic, NULL, NULL, OCSP_NOVERIFY | OCSP_NOEXPLICIT) != 1) {
+        set_reason(out, VERDICT_BAD_SIGNATURE, "the signature does not verify (%s)",
+                   openssl_errors(err, sizeof(err)));
+        return VERDICT_BAD_SIGNATURE;
+    }
+    const EVP_MD *dgst = OCSP_id_get0_info(&name_hash, &md_oid, NULL, NULL, (OCSP_CERTID *)cid)
+                             ? EVP_get_digestbyobj(md_oid)
+                             : NULL;
+    if (dgst == NULL || name_hash == NULL ||
+        X509_NAME_digest(X509_get_issuer_name(signer), dgst, md, &len) != 1 ||
+        (int)len != ASN1_STRING_length(name_hash) ||
+        memcmp(md, ASN1_STRING_get0_data(name_hash), len) != 0) {
+        set_reason(out, VERDICT_BAD_SIGNATURE,
+                   "signed by %s, which is neither the certificate's issuer nor issued by it", who);
+        return VERDICT_BAD_SIGNATURE;
+    }
+    return delegated_responder_check(signer, who, now, out);
+}
+
 /* check_signature - the response is signed by `issuer` or by its delegated responder. */
 static enum verdict check_signature(OCSP_BASICRESP *basic, X509 *issuer, time_t now,
                                     struct response_facts *out)
@@ -247,18 +307,7 @@ static enum verdict check_signature(OCSP_BASICRESP *basic, X509 *issuer, time_t 
                    who);
         goto done;
     }
-    if (!(X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) ||
-        !(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN)) {
-        set_reason(out, v, "signed by responder %s, which lacks the OCSPSigning extended key usage",
-                   who);
-        goto done;
-    }
-    if (!cert_valid_at(signer, now)) {
-        set_reason(out, v, "signed by responder %s, whose certificate is not valid now", who);
-        goto done;
-    }
-    out->responder_not_after = asn1_time_to_epoch(X509_get0_notAfter(signer));
-    v = VERDICT_GOOD;
+    v = delegated_responder_check(signer, who, now, out);
 done:
     sk_X509_free(extra);
     ERR_clear_error();
@@ -337,13 +386,16 @@ enum verdict response_validate_alone(OCSP_BASICRESP *basic, int index, STACK_OF(
     X509 *issuer = issuer_by_certid(cid, issuers);
     if (issuer == NULL)
         issuer = issuer_by_certid(cid, OCSP_resp_get0_certs(basic));
+    if (issuer == NULL && policy->verify &&
+        check_signature_alone(basic, cid, now, out) != VERDICT_GOOD)
+        return out->verdict;
     judge_single(basic, single, issuer, policy, now, out);
     if (issuer == NULL && policy->verify) {
         out->signature_unchecked = true;
         size_t n = strlen(out->reason);
         snprintf(out->reason + n, sizeof(out->reason) - n,
-                 "; signature not checked here: its issuer is neither configured nor inside the "
-                 "response (the shim checks it against the served chain)");
+                 "; signature not fully checked here: its issuer is neither configured nor "
+                 "inside the response (the shim checks it against the served chain)");
     }
     return out->verdict;
 }

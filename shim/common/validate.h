@@ -77,8 +77,9 @@ enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
  * an entry's response without a `certificate`, for whichever served certificate its CertID
  * names): the issuer is the certificate among `issuers` (may be NULL), else among the
  * response's own certificates, whose name and key hash to the CertID's issuer hashes. Without
- * one, everything but the signature is checked, out->signature_unchecked is set and the reason
- * says so. Returns out->verdict. */
+ * one, the signature is checked as far as the response's own certificates allow (its signer's
+ * key, name and OCSPSigning usage), everything else fully; out->signature_unchecked is set and
+ * the reason says so. Returns out->verdict. */
 enum verdict response_validate_alone(OCSP_BASICRESP *basic, int index, STACK_OF(X509) * issuers,
                                      const struct validation_policy *policy, time_t now,
                                      struct response_facts *out);
