@@ -3,12 +3,12 @@
 # installed. On Debian or Ubuntu as root, missing packages are installed with apt-get;
 # elsewhere the missing ones are listed and the script fails.
 #
-# The test list holds real daemons (Postfix, Dovecot with imap and pop3, stunnel4, squid,
-# Redis, HAProxy, nginx, PostgreSQL, vsftpd) that the tests run as private instances on
-# loopback ports. Installing them must not leave a system instance behind: while apt-get runs,
-# /usr/sbin/policy-rc.d refuses every service start (an existing policy-rc.d is set aside and put back afterwards),
-# Postfix is preseeded to "No configuration", and the daemons this script installed are
-# disabled (and stopped, under a running systemd).
+# The test list holds real daemons (Postfix, Dovecot with imap and pop3, stunnel4, squid, Redis,
+# HAProxy, nginx, PostgreSQL, vsftpd) that the tests run as private instances on loopback ports.
+# Installing them must not leave a system instance behind: while apt-get runs,
+# /usr/sbin/policy-rc.d refuses every service start (an existing policy-rc.d is set aside and
+# put back afterwards), Postfix is preseeded to "No configuration", and the daemons this script
+# installed are disabled (and stopped, under a running systemd).
 #
 #   tests/helpers/install-deps.sh build|test|lint
 set -eu
