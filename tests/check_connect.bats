@@ -230,14 +230,15 @@ PY
     plain_s_server -status_file "$FX/rsa-good.der"
     probe "127.0.0.1:$PORT" --format prometheus
     assert_success
-    assert_output --partial "ocspstaple_check_status 0"
+    assert_output --partial "ocspstaple_check_status{target=\"127.0.0.1:$PORT\"} 0"
+    assert_output --regexp "ocspstaple_check_timestamp_seconds\\{target=\"127.0.0.1:$PORT\"\\} [0-9]+"
     assert_output --partial "ocspstaple_connect_success{target=\"127.0.0.1:$PORT\"} 1"
     assert_output --regexp "ocspstaple_certificate_stapleable\\{target=\"127.0.0.1:$PORT\",subject=\"CN=mail.example.test\",serial=\"[0-9A-F]+\",status=\"ok\"\\} 1"
     assert_output --regexp "ocspstaple_response_seconds_until_next_update\\{target=\"127.0.0.1:$PORT\",subject=\"CN=mail.example.test\",serial=\"[0-9A-F]+\",file=\"staple\",verdict=\"good\"\\} [0-9]+"
     stop_hosts
     probe "127.0.0.1:$PORT" --format prometheus
     assert_failure 2
-    assert_output --partial "ocspstaple_check_status 2"
+    assert_output --partial "ocspstaple_check_status{target=\"127.0.0.1:$PORT\"} 2"
     assert_output --partial "ocspstaple_connect_success{target=\"127.0.0.1:$PORT\"} 0"
 }
 
