@@ -338,6 +338,25 @@ while True:
     [ $((SECONDS - start)) -lt 5 ]
 }
 
+@test "a server that closes the connection at once: critical, saying so (no SIGPIPE)" {
+    PORT=$(free_port)
+    start_plain_host "$BATS_TEST_TMPDIR/closing.log" python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+while True:
+    s.accept()[0].close()
+' "$PORT"
+    probe "127.0.0.1:$PORT" --timeout 5
+    assert_failure 2
+    assert_output --regexp "127.0.0.1:$PORT: TLS handshake failed: .*(closed the connection|reset by peer)"
+    probe "127.0.0.1:$PORT" --timeout 5 --starttls pop3
+    assert_failure 2
+    assert_output --regexp "STARTTLS \(pop3\): POP3 greeting: (the server closed the connection|Connection reset)"
+}
+
 @test "STARTTLS smtp: Postfix (under the shim) staples, check --connect says ok" {
     command -v postfix > /dev/null || skip "postfix is not installed (make test-deps)"
     PORT=$(cat "$(postfix_dir main)/port")
@@ -408,6 +427,9 @@ while True:
     assert_output --partial "go with --connect"
     run ocspstaple_cmd check --connect "127.0.0.1:443" --timeout soon
     assert_failure 3
+    run ocspstaple_cmd check --connect "127.0.0.1:443" --timeout 0
+    assert_failure 3
+    assert_output --partial "at least 1 second"
     run ocspstaple_cmd check --connect "127.0.0.1:443" -c "$BATS_TEST_TMPDIR/nowhere.conf"
     assert_failure 3
     assert_output --partial "UNKNOWN"

@@ -10,6 +10,7 @@
 #include "check_connect.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,8 @@ int check_connect_run(const struct connect_options *opt, struct check_report *re
     issuers = config_issuers(&cfg);
     log_set_capture(NULL, NULL);
 
+    /* A server that closes in the middle of the handshake must get a reason, not a SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     if (probe(opt, &ep, opt->timeout >= 0 ? opt->timeout : cfg.fetch_timeout, report, &p) != 0)
         goto done;
     snprintf(report->protocol, sizeof(report->protocol), "%s", p.protocol);

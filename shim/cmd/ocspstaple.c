@@ -98,6 +98,10 @@ static int run_check(const char *conf, int argc, char **argv)
         case 'T':
             if ((probe.timeout = seconds_arg("--timeout", optarg)) < 0)
                 return 3;
+            if (probe.timeout == 0) {
+                fprintf(stderr, "ocspstaple: --timeout takes at least 1 second\n");
+                return 3;
+            }
             break;
         case 'f':
             format = optarg;

@@ -8,6 +8,7 @@
  */
 #include "tls_probe.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,18 +25,23 @@ static int handshake(SSL *ssl, int fd, deadline_t deadline, char *why, size_t wh
 
     for (;;) {
         ERR_clear_error();
+        errno = 0;
         int rc = SSL_connect(ssl);
         if (rc == 1)
             return 0;
         int e = SSL_get_error(ssl, rc);
         short events = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
         if (events == 0) {
-            openssl_errors(err, sizeof(err));
-            snprintf(why, whylen, "TLS handshake failed: %s",
-                     err[0] != '\0'               ? err
-                     : e == SSL_ERROR_SYSCALL     ? "the server closed the connection"
-                     : e == SSL_ERROR_ZERO_RETURN ? "the server closed the connection"
-                                                  : "unexpected error");
+            int sys = errno;
+            unsigned long code = ERR_peek_error();
+            if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && code == 0 && sys == 0) ||
+                ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+                snprintf(err, sizeof(err), "the server closed the connection");
+            else if (e == SSL_ERROR_SYSCALL && code == 0)
+                snprintf(err, sizeof(err), "%s", strerror(sys));
+            else
+                openssl_errors(err, sizeof(err));
+            snprintf(why, whylen, "TLS handshake failed: %s", err);
             return -1;
         }
         if (net_wait(fd, events, deadline, wait_why, sizeof(wait_why)) != 0) {
