@@ -1,7 +1,8 @@
 /*
- * report.h - the data of a check report: what the shim would staple, certificate by
- * certificate, and what an operator or a monitoring system must hear about it. Made by
- * check.c, rendered by render_*.c; each side depends on this header, not on the other.
+ * report.h - the data of a check report: what the shim would staple (or, probing a running
+ * server, what it staples), certificate by certificate, and what an operator or a monitoring
+ * system must hear about it. Made by check.c (the files) and check_connect.c (a server),
+ * rendered by render_*.c; each side depends on this header, not on the other.
  */
 #ifndef OCSPSTAPLE_REPORT_H
 #define OCSPSTAPLE_REPORT_H
