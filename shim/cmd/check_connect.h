@@ -15,7 +15,7 @@ struct connect_options {
     const char *target; /* HOST:PORT or [IPV6]:PORT */
     enum starttls_proto starttls;
     const char *servername;  /* SNI; NULL: HOST when it is a name, none for an address */
-    long timeout;            /* seconds for the whole probe; < 0: fetch_timeout */
+    long timeout;            /* seconds for the whole probe but DNS; < 0: fetch_timeout */
     const char *config_path; /* the configuration (its verify, skew, issuers), or NULL */
     bool config_required;    /* given with -c: must be readable; else used if it exists */
     long warn_seconds;       /* as for check_run */
