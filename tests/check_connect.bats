@@ -357,6 +357,54 @@ while True:
     assert_output --regexp "STARTTLS \(pop3\): POP3 greeting: (the server closed the connection|Connection reset)"
 }
 
+# scripted_server GREETING REPLY... - on 127.0.0.1:$PORT, a plain-text server that sends
+# GREETING, then one REPLY for each line it reads (\n in them are CRLFs), and closes after the
+# next line: the corner cases of a greeting that no real daemon here produces.
+scripted_server() {
+    PORT=$(free_port)
+    start_plain_host "$BATS_TEST_TMPDIR/scripted.log" python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c = s.accept()[0]
+    f = c.makefile("rb")
+    for text in sys.argv[2:]:
+        c.sendall(text.replace("\\n", "\r\n").encode())
+        if f.readline() == b"":
+            break
+    c.close()
+' "$PORT" "$@"
+}
+
+@test "STARTTLS: bytes sent after the go-ahead, before the handshake, are refused (command injection)" {
+    scripted_server '220 fake ESMTP\n' '250-fake\n250 STARTTLS\n' '220 go ahead\n250 injected\n'
+    probe "127.0.0.1:$PORT" --starttls smtp --timeout 5
+    assert_failure 2
+    assert_output --partial "127.0.0.1:$PORT: STARTTLS (smtp): the server sent 14 bytes after accepting STARTTLS"
+}
+
+@test "STARTTLS: an IMAP or POP3 server that does not offer it, a multi-line SMTP greeting" {
+    scripted_server '* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] fake\n'
+    probe "127.0.0.1:$PORT" --starttls imap --timeout 5
+    assert_failure 2
+    assert_output --partial "the server did not offer STARTTLS (not among its capabilities)"
+    stop_hosts
+    scripted_server '+OK fake\n' '+OK\nUSER\n.\n'
+    probe "127.0.0.1:$PORT" --starttls pop3 --timeout 5
+    assert_failure 2
+    assert_output --partial "the server did not offer STARTTLS (no STLS in its CAPA)"
+    stop_hosts
+    # A multi-line greeting and EHLO answer with STARTTLS offered, then no TLS at all.
+    scripted_server '220-fake\n220-more\n220 ESMTP\n' '250-fake\n250-PIPELINING\n250 STARTTLS\n' \
+        '454 TLS not available\n'
+    probe "127.0.0.1:$PORT" --starttls smtp --timeout 5
+    assert_failure 2
+    assert_output --partial "STARTTLS (smtp): SMTP answer to STARTTLS: 454 TLS not available"
+}
+
 @test "STARTTLS smtp: Postfix (under the shim) staples, check --connect says ok" {
     command -v postfix > /dev/null || skip "postfix is not installed (make test-deps)"
     PORT=$(cat "$(postfix_dir main)/port")
