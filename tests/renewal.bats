@@ -98,13 +98,20 @@ change_conf() {
     # The only response is the old certificate's: nothing may be stapled for the new one.
     sleep 2.5
     assert_not_stapled
+    # Both checks tell the truth: the files (the entry's certificate has no good response) and
+    # the running server (no staple).
     run ocspstaple_cmd check -c "$CONF"
     assert_failure
+    run ocspstaple_cmd check -c "$CONF" --connect "127.0.0.1:$PORT"
+    assert_failure 2
+    assert_output --partial "$(serial_of rsa2 | sed 's/^serial=//')"
     # The hourly fetch writes the new certificate's response: the running server takes it.
     replace_atomically "$FX/rsa2-good.der" "$DIR/mail.der"
     run eventually_stapled rsa2-good.der 3
     assert_success
     run ocspstaple_cmd check -c "$CONF"
+    assert_success
+    run ocspstaple_cmd check -c "$CONF" --connect "127.0.0.1:$PORT"
     assert_success
 }
 
