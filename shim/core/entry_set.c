@@ -59,9 +59,9 @@ static void match(struct staple_entry *list, size_t n, bool from_patterns,
     free(table);
 }
 
-void entry_set_apply(const char *conf_path, struct staple_entry *list, size_t n,
-                     bool from_patterns, bool may_remove, const struct sources_hooks *hooks,
-                     struct changes *changed, struct entry_set_result *result)
+void entry_set_apply(const char *conf_path, struct staple_entry *list, size_t n, bool from_patterns,
+                     bool may_remove, const struct sources_hooks *hooks, struct changes *changed,
+                     struct entry_set_result *result)
 {
     size_t count = sources_count();
     bool *matched = calloc(n + 1, sizeof(bool));

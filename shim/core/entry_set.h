@@ -26,8 +26,8 @@ struct entry_set_result {
  * are retired when `may_remove` (else kept, and counted), entries not yet loaded become
  * sources (taking what the list's entry owns; pattern entries of the list are left alone).
  * What changed goes to *changed. */
-void entry_set_apply(const char *conf_path, struct staple_entry *list, size_t n,
-                     bool from_patterns, bool may_remove, const struct sources_hooks *hooks,
-                     struct changes *changed, struct entry_set_result *result);
+void entry_set_apply(const char *conf_path, struct staple_entry *list, size_t n, bool from_patterns,
+                     bool may_remove, const struct sources_hooks *hooks, struct changes *changed,
+                     struct entry_set_result *result);
 
 #endif

@@ -77,8 +77,8 @@ static bool expand_one(const char *conf_path, struct pattern *p, struct staple_e
     if (dfd < 0 || cert_pattern_expand(dfd, &p->entry, &found, &n, why, sizeof(why)) != 0) {
         uint64_t h = content_hash((const unsigned char *)why, strlen(why));
         if (h != p->problem_hash)
-            log_error("%s:%d: pattern %s: %s; the certificates found before stay in use",
-                      conf_path, p->entry.line, p->entry.certificate, why);
+            log_error("%s:%d: pattern %s: %s; the certificates found before stay in use", conf_path,
+                      p->entry.line, p->entry.certificate, why);
         p->problem_hash = h;
         return false;
     }

@@ -75,9 +75,8 @@ bool sources_load_more(const struct timespec *deadline, struct changes *changed)
             SRC.next_entry++; /* expanded below */
             continue;
         }
-        struct source *src =
-            entry_source_add(SRC.cfg->path, &SRC.cfg->entries[SRC.next_entry++],
-                             SRC.hooks.leaf_read);
+        struct source *src = entry_source_add(SRC.cfg->path, &SRC.cfg->entries[SRC.next_entry++],
+                                              SRC.hooks.leaf_read);
         if (src == NULL)
             continue;
         SRC.loaded_count += source_refresh(src, true);
@@ -130,15 +129,15 @@ void sources_apply_config(const struct config *next, struct changes *changed, si
 {
     struct entry_set_result r;
     bool clean = next->problems == 0 && next->skipped_entries == 0;
-    entry_set_apply(next->path, next->entries, next->entry_count, false, clean, &SRC.hooks,
-                    changed, &r);
+    entry_set_apply(next->path, next->entries, next->entry_count, false, clean, &SRC.hooks, changed,
+                    &r);
     if (r.kept_unlisted > 0)
         log_warning("%s: %zu entr%s no longer in the configuration stay in use until it loads "
                     "without problems",
                     next->path, r.kept_unlisted, r.kept_unlisted == 1 ? "y" : "ies");
     const char *old_dir = SRC.cfg->response_dir, *new_dir = next->response_dir;
-    bool same_dir = old_dir == new_dir ||
-                    (old_dir != NULL && new_dir != NULL && strcmp(old_dir, new_dir) == 0);
+    bool same_dir =
+        old_dir == new_dir || (old_dir != NULL && new_dir != NULL && strcmp(old_dir, new_dir) == 0);
     if (!same_dir) {
         change_response_dir(new_dir, changed);
         sources_unlist_retired();

@@ -20,8 +20,8 @@
 
 /* What the sources need from the store. */
 struct sources_hooks {
-    leaf_read_fn leaf_read;     /* who wants the entries' leaves; may be NULL */
-    void (*lock_checks)(void);  /* the lock every check holds: entries' certificates change */
+    leaf_read_fn leaf_read;      /* who wants the entries' leaves; may be NULL */
+    void (*lock_checks)(void);   /* the lock every check holds: entries' certificates change */
     void (*unlock_checks)(void); /* only under it */
 };
 
