@@ -147,6 +147,16 @@ void sources_apply_config(const struct config *next, struct changes *changed, si
     *removed = r.removed;
 }
 
+/* newer_usable - whether a version of `src` newer than history[h] passed the checks: then the
+ * expiry of history[h] (the response of a certificate renewed since) is no news. */
+static bool newer_usable(const struct source *src, int h)
+{
+    for (int k = 0; k < h; k++)
+        if (src->history[k] != NULL && atomic_load(&src->history[k]->usable))
+            return true;
+    return false;
+}
+
 void sources_log_expiries(void)
 {
     time_t now = time(NULL);
@@ -156,7 +166,7 @@ void sources_log_expiries(void)
             struct source *src = sources_at(i);
             struct version *v = src->history[h];
             if (v == NULL || v->expiry_logged || !atomic_load(&v->usable) || v->next_update == 0 ||
-                now < v->next_update)
+                now < v->next_update || newer_usable(src, h))
                 continue;
             format_utc(v->next_update, when, sizeof(when));
             log_warning("%s: the response in use expired at %s: no longer stapled; fetch a "
