@@ -10,7 +10,6 @@
 
 #include <fcntl.h>
 
-#include "cert_files.h"
 #include "staple_entry.h"
 
 #include "certpool.h"
@@ -222,7 +221,6 @@ struct source *entry_source_add(const char *conf_path, struct staple_entry *e,
         src = NULL;
         goto skip;
     }
-    cert_files_watch(src);
     free(dirpath);
     return src;
 skip:

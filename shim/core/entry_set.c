@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_files.h"
+#include "entry_index.h"
 #include "hash.h"
 #include "log.h"
 #include "staple_entry.h"
@@ -91,6 +93,7 @@ void entry_set_apply(const char *conf_path, struct staple_entry *list, size_t n,
         struct source *src = entry_source_add(conf_path, &list[j], hooks->leaf_read);
         if (src == NULL)
             continue;
+        cert_files_watch(src);
         source_refresh(src, true);
         changes_add(changed, src);
         result->added++;

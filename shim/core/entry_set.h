@@ -13,7 +13,8 @@
 #include <stddef.h>
 
 #include "config_data.h"
-#include "sources.h"
+#include "source.h"
+#include "source_hooks.h"
 
 /* What entry_set_apply did. */
 struct entry_set_result {

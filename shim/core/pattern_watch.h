@@ -11,7 +11,8 @@
 #define OCSPSTAPLE_PATTERN_WATCH_H
 
 #include "config_data.h"
-#include "sources.h"
+#include "source.h"
+#include "source_hooks.h"
 
 /* patterns_set - the pattern entries of `cfg` (copied) are the ones expanded from now on;
  * their directories are opened now (before any chroot, the first time). */

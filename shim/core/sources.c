@@ -79,6 +79,7 @@ bool sources_load_more(const struct timespec *deadline, struct changes *changed)
                                               SRC.hooks.leaf_read);
         if (src == NULL)
             continue;
+        cert_files_watch(src);
         SRC.loaded_count += source_refresh(src, true);
         changes_add(changed, src);
     }
