@@ -197,3 +197,112 @@ EOF
     assert_failure 3
     assert_output --partial "usage:"
 }
+
+# --- configurations that name no certificate: the responses alone decide what is stapled ---
+
+# dir_conf FIXTURE... - $CONF with only response_dir = $BATS_TEST_TMPDIR/dir, holding copies of
+# the fixtures.
+dir_conf() {
+    mkdir -p "$BATS_TEST_TMPDIR/dir"
+    local f
+    for f in "$@"; do cp "$FX/$f" "$BATS_TEST_TMPDIR/dir/"; done
+    echo "response_dir = \"$BATS_TEST_TMPDIR/dir\";" | write_conf "$CONF"
+}
+
+@test "response_dir only, a good response: each file judged on its own, ok (exit 0)" {
+    dir_conf rsa-good.der
+    run ocspstaple_cmd check -c "$CONF"
+    assert_success
+    assert_output --partial "OK: stapled: good for"
+    assert_output --partial "serial $(openssl x509 -in "$FX/rsa.pem" -noout -serial | cut -d= -f2)"
+    assert_output --partial "$BATS_TEST_TMPDIR/dir/rsa-good.der"
+    assert_output --partial "verdict: good (stapled)"
+}
+
+@test "response_dir only, empty: nothing to staple is critical (exit 2)" {
+    dir_conf
+    run ocspstaple_cmd check -c "$CONF"
+    assert_failure 2
+    assert_output --partial "nothing to staple: no entry names a certificate"
+    assert_output --partial "$BATS_TEST_TMPDIR/dir"
+}
+
+@test "response_dir only, every response expired or unusable: critical (exit 2)" {
+    dir_conf rsa-expired.der rsa-garbage.der
+    run ocspstaple_cmd check -c "$CONF"
+    assert_failure 2
+    assert_output --partial "verdict: expired"
+    assert_output --partial "CRITICAL: no stapleable response"
+    assert_output --regexp "Responses for no configured certificate:.*rsa-garbage.der"
+    run ocspstaple_cmd check -c "$CONF" --format prometheus
+    assert_failure 2
+    assert_output --partial "ocspstaple_check_status 2"
+    assert_output --regexp 'ocspstaple_certificate_stapleable\{subject="",serial="[0-9A-F]+",status="critical"\} 0'
+}
+
+@test "response_dir only: an expired response beside a good one for the same certificate is ok" {
+    dir_conf rsa-expired.der rsa-good.der
+    run ocspstaple_cmd check -c "$CONF"
+    assert_success
+    assert_output --partial "verdict: expired"
+    assert_output --partial "verdict: good (stapled)"
+}
+
+@test "response_dir only: each certificate its responses name is judged apart (JSON)" {
+    dir_conf rsa-good.der rsa-expired.der other-good.der
+    run ocspstaple_cmd check -c "$CONF"
+    assert_success
+    cp "$FX/rsa-revoked.der" "$BATS_TEST_TMPDIR/dir/"
+    run bash -c "'$OCSPSTAPLE_CMD' check -c '$CONF' --format json > '$BATS_TEST_TMPDIR/out.json'"
+    assert_failure 2
+    run python3 - "$BATS_TEST_TMPDIR/out.json" << 'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "critical", r
+certs = r["certificates"]
+assert len(certs) == 2, certs  # rsa.pem (good, expired, revoked) and other.pem (good)
+for c in certs:
+    assert c["file"] is None and c["subject"] is None and c["sha256"] is None, c
+rsa = [c for c in certs if len(c["responses"]) == 3][0]
+assert rsa["status"] == "critical" and "REVOKED" in rsa["summary"], rsa
+other = [c for c in certs if len(c["responses"]) == 1][0]
+assert other["status"] == "ok", other
+print("ok")
+PY
+    assert_success
+    assert_output ok
+}
+
+@test "response_dir only: a response signed by another key is a bad signature, critical" {
+    dir_conf rsa-badsig.der
+    run ocspstaple_cmd check -c "$CONF"
+    assert_failure 2
+    assert_output --partial "verdict: bad signature"
+}
+
+@test "response_dir only: without its issuer inside, a response says its signature is checked when served" {
+    dir_conf rsa-nocerts.der
+    run ocspstaple_cmd check -c "$CONF"
+    assert_success
+    assert_output --partial "signature not fully checked here"
+}
+
+@test "entries without a certificate only: judged alone, with the entry's issuer" {
+    printf 'staples = ( { issuer = "%s"; response = "%s"; } );\n' \
+        "$FX/ca.pem" "$FX/rsa-nocerts.der" | write_conf "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
+    assert_success
+    assert_output --partial "verdict: good (stapled)"
+    refute_output --partial "signature not fully checked here"
+    printf 'staples = ( { response = "%s"; } );\n' "$FX/rsa-expired.der" | write_conf "$CONF"
+    run ocspstaple_cmd check -c "$CONF"
+    assert_failure 2
+    assert_output --partial "verdict: expired"
+}
+
+@test "no entries and no response_dir: critical, never ok" {
+    write_conf "$CONF" < /dev/null
+    run ocspstaple_cmd check -c "$CONF"
+    assert_failure 2
+    assert_output --partial 'nothing to staple: the configuration has no `staples` entries and no response_dir'
+}

@@ -98,13 +98,20 @@ change_conf() {
     # The only response is the old certificate's: nothing may be stapled for the new one.
     sleep 2.5
     assert_not_stapled
+    # Both checks tell the truth: the files (the entry's certificate has no good response) and
+    # the running server (no staple).
     run ocspstaple_cmd check -c "$CONF"
     assert_failure
+    run ocspstaple_cmd check -c "$CONF" --connect "127.0.0.1:$PORT"
+    assert_failure 2
+    assert_output --partial "$(serial_of rsa2 | sed 's/^serial=//')"
     # The hourly fetch writes the new certificate's response: the running server takes it.
     replace_atomically "$FX/rsa2-good.der" "$DIR/mail.der"
     run eventually_stapled rsa2-good.der 3
     assert_success
     run ocspstaple_cmd check -c "$CONF"
+    assert_success
+    run ocspstaple_cmd check -c "$CONF" --connect "127.0.0.1:$PORT"
     assert_success
 }
 
@@ -283,4 +290,47 @@ EOF
     assert_output --partial "mail.der: good for /CN=mail.example.test"
     # ...and says nothing of stapling.
     refute_output --partial "stapling"
+}
+
+@test "a pattern entry: every certificate it matches is stapled, new ones without a configuration change" {
+    write_conf "$CONF" <<EOF2
+staples = ( { certificate = "$LE/live/*/fullchain.pem"; response = "$DIR/*.der"; } );
+EOF2
+    echo "This directory contains your keys and certificates." > "$LE/live/README"
+    start_tls_server "$CONF" --cert "$LE/live/mail/fullchain.pem" \
+        --key "$LE/live/mail/privkey.pem" --cert "$FX/ec-chain.pem" --key "$FX/ec.key" \
+        --reload-on-hup 1
+    RSA=(-sigalgs "RSA-PSS+SHA256:RSA+SHA256")
+    ECDSA=(-sigalgs ECDSA+SHA256)
+    assert_stapled rsa-good.der "${RSA[@]}"
+    assert_not_stapled "${ECDSA[@]}"
+    # A new lineage (certbot certonly -d ec...): found and stapled, the configuration unchanged.
+    mkdir -p "$LE/archive/ec" "$LE/live/ec"
+    cp "$FX/ec-chain.pem" "$LE/archive/ec/fullchain1.pem"
+    cp "$FX/ec-good.der" "$DIR/ec.der"
+    ln -s ../../archive/ec/fullchain1.pem "$LE/live/ec/fullchain.pem"
+    stapled_ec() { status_of "${ECDSA[@]}" | grep -qF "$(fixture_line ec-good.der "Next Update")"; }
+    local i ok=0
+    for i in $(seq 1 16); do
+        if stapled_ec; then ok=1; break; fi
+        sleep 0.25
+    done
+    [ "$ok" = 1 ] || { cat "$SERVER_LOG"; false; }
+    run grep -E "patterns: 1 certificate\(s\) found" "$SERVER_LOG"
+    assert_success
+    # A renewal inside the pattern is followed as for any entry.
+    renew 2 rsa2
+    replace_atomically "$FX/rsa2-good.der" "$DIR/mail.der"
+    run reload_host
+    assert_success
+    run eventually_stapled rsa2-good.der 3
+    assert_success
+    # A lineage removed: its certificate is no longer stapled through the pattern.
+    rm -r "$LE/live/ec"
+    for i in $(seq 1 16); do
+        stapled_ec || break
+        sleep 0.25
+    done
+    run stapled_ec
+    assert_failure
 }

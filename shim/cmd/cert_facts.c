@@ -50,6 +50,7 @@ void cert_facts_describe(X509 *cert, struct checked_certificate *c, unsigned cha
     BN_free(bn);
     if (X509_digest(cert, EVP_sha256(), sha256, &len) == 1 && len == 32)
         hex(sha256, 32, c->sha256);
+    c->not_after = asn1_time_to_epoch(X509_get0_notAfter(cert));
     c->must_staple = is_must_staple(cert);
     STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
     if (urls != NULL && sk_OPENSSL_STRING_num(urls) > 0)

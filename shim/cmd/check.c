@@ -2,6 +2,9 @@
  * check.c - judge every configured certificate's responses as the shim would: entries that
  * name their certificate first, then responses matched by CertID (entries without a
  * certificate, response_dir's files); check_summary.c then says what each result means.
+ * A configuration that names no certificate staples whatever its responses are about: each
+ * response is then judged on its own, under the certificate its CertID names, and a
+ * configuration with nothing to staple at all is critical, never OK.
  */
 #include "check.h"
 
@@ -23,9 +26,10 @@
 
 /* The certificates being checked, with what is needed to judge responses for them. */
 struct subject_cert {
-    X509 *leaf;
+    X509 *leaf; /* NULL for a certificate known only by a response's CertID */
     STACK_OF(X509) * issuers;
     unsigned char sha256[32];
+    OCSP_CERTID *cid; /* that CertID, or NULL */
 };
 
 struct run {
@@ -33,21 +37,8 @@ struct run {
     struct config cfg;
     struct validation_policy policy;
     struct subject_cert *subjects; /* parallel to report->certificates */
+    bool names_certificates;       /* some entry names its certificate */
 };
-
-/* capture_problem - configuration problems go into the report, not to a log. */
-static void capture_problem(enum log_level level, const char *text, void *arg)
-{
-    struct check_report *r = arg;
-    if (level > LOG_LEVEL_WARNING)
-        return;
-    char **grown = realloc(r->problems, (r->problem_count + 1) * sizeof(*grown));
-    if (grown == NULL)
-        return;
-    r->problems = grown;
-    if ((r->problems[r->problem_count] = strdup(text)) != NULL)
-        r->problem_count++;
-}
 
 /* judge - one response file for one certificate (leaf may be NULL: judged on its own). */
 static void judge(struct run *run, const char *file, X509 *leaf, STACK_OF(X509) * issuers,
@@ -68,10 +59,7 @@ static void judge(struct run *run, const char *file, X509 *leaf, STACK_OF(X509) 
             snprintf(out->reason, sizeof(out->reason), "cannot be read: %.300s", facts.reason);
             return;
         }
-        snprintf(out->reason, sizeof(out->reason), "%s", facts.reason);
-        out->this_update = facts.this_update;
-        out->next_update = facts.next_update;
-        out->stapleable = verdict_stapleable(facts.verdict, &run->policy);
+        report_set_verdict(out, &facts, &run->policy);
         return;
     }
     char why[256];
@@ -107,6 +95,25 @@ static struct checked_response *add_response(struct checked_response **list, siz
     return &grown[(*count)++];
 }
 
+/* grow - one more certificate in the report and its subject; its index, or (size_t)-1. */
+static size_t grow(struct run *run)
+{
+    struct check_report *r = run->report;
+    struct checked_certificate *c =
+        realloc(r->certificates, (r->certificate_count + 1) * sizeof(*c));
+    if (c != NULL)
+        r->certificates = c;
+    struct subject_cert *s = realloc(run->subjects, (r->certificate_count + 1) * sizeof(*s));
+    if (s != NULL)
+        run->subjects = s;
+    if (c == NULL || s == NULL)
+        return (size_t)-1;
+    size_t i = r->certificate_count++;
+    memset(&r->certificates[i], 0, sizeof(r->certificates[i]));
+    memset(&run->subjects[i], 0, sizeof(run->subjects[i]));
+    return i;
+}
+
 /* certificate_for - the report's entry for `leaf`, created on first sight (takes ownership of
  * leaf and issuers either way). */
 static size_t certificate_for(struct run *run, const char *file, X509 *leaf,
@@ -126,20 +133,12 @@ static size_t certificate_for(struct run *run, const char *file, X509 *leaf,
             X509_free(leaf);
             return i;
         }
-    struct checked_certificate *c =
-        realloc(r->certificates, (r->certificate_count + 1) * sizeof(*c));
-    struct subject_cert *s = realloc(run->subjects, (r->certificate_count + 1) * sizeof(*s));
-    if (c != NULL)
-        r->certificates = c;
-    if (s != NULL)
-        run->subjects = s;
-    if (c == NULL || s == NULL) {
+    size_t i = grow(run);
+    if (i == (size_t)-1) {
         X509_free(leaf);
         sk_X509_pop_free(issuers, X509_free);
-        return (size_t)-1;
+        return i;
     }
-    size_t i = r->certificate_count++;
-    memset(&r->certificates[i], 0, sizeof(r->certificates[i]));
     r->certificates[i].file = strdup(file);
     cert_facts_describe(leaf, &r->certificates[i], run->subjects[i].sha256);
     run->subjects[i].leaf = leaf;
@@ -147,8 +146,71 @@ static size_t certificate_for(struct run *run, const char *file, X509 *leaf,
     return i;
 }
 
+/* certificate_by_certid - the report's entry for the certificate a CertID names, created on
+ * first sight (serial only: nothing else of it is known). */
+static size_t certificate_by_certid(struct run *run, const OCSP_CERTID *cid)
+{
+    ASN1_INTEGER *serial = NULL;
+
+    for (size_t i = 0; i < run->report->certificate_count; i++)
+        if (run->subjects[i].cid != NULL && OCSP_id_cmp(run->subjects[i].cid, cid) == 0)
+            return i;
+    size_t i = grow(run);
+    if (i == (size_t)-1)
+        return i;
+    struct checked_certificate *c = &run->report->certificates[i];
+    c->from_response = true;
+    run->subjects[i].cid = OCSP_CERTID_dup((OCSP_CERTID *)cid);
+    OCSP_id_get0_info(NULL, NULL, NULL, &serial, (OCSP_CERTID *)cid);
+    BIGNUM *bn = serial ? ASN1_INTEGER_to_BN(serial, NULL) : NULL;
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    snprintf(c->serial, sizeof(c->serial), "%s", hex ? hex : "?");
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return i;
+}
+
+/* judge_alone - in a configuration that names no certificate, what the shim staples is decided
+ * by the responses alone: each SingleResponse of `file` is judged on its own (validate.c's
+ * response_validate_alone) under the certificate its CertID names. A file that cannot be read
+ * or parsed, or names none, is listed as unmatched. */
+static void judge_alone(struct run *run, const char *file, STACK_OF(X509) * issuers)
+{
+    struct check_report *r = run->report;
+    struct response_facts facts;
+    char why[256];
+    size_t len = 0;
+
+    unsigned char *der = response_file_read(AT_FDCWD, file, &len, why, sizeof(why));
+    OCSP_BASICRESP *basic = der ? response_parse(der, len, &facts) : NULL;
+    OPENSSL_free(der);
+    int n = basic ? OCSP_resp_count(basic) : 0;
+    if (n <= 0) {
+        struct checked_response *cr = add_response(&r->unmatched, &r->unmatched_count);
+        if (cr != NULL)
+            judge(run, file, NULL, NULL, cr);
+    }
+    for (int i = 0; i < n; i++) {
+        const OCSP_CERTID *cid = OCSP_SINGLERESP_get0_id(OCSP_resp_get0(basic, i));
+        size_t k = cid ? certificate_by_certid(run, cid) : (size_t)-1;
+        if (k == (size_t)-1)
+            continue;
+        struct checked_certificate *c = &r->certificates[k];
+        struct checked_response *cr = add_response(&c->responses, &c->response_count);
+        if (cr == NULL)
+            continue;
+        memset(cr, 0, sizeof(*cr));
+        cr->file = strdup(file);
+        response_validate_alone(basic, i, issuers, &run->policy, time(NULL), &facts);
+        report_set_verdict(cr, &facts, &run->policy);
+    }
+    OCSP_BASICRESP_free(basic);
+    ERR_clear_error();
+}
+
 /* judge_unbound - a response not tied to a certificate: judged for every configured
- * certificate it mentions, or listed as unmatched. */
+ * certificate it mentions, or listed as unmatched; judged alone when no entry names a
+ * certificate. */
 static void judge_unbound(struct run *run, const char *file, STACK_OF(X509) * extra_issuers)
 {
     struct check_report *r = run->report;
@@ -157,6 +219,10 @@ static void judge_unbound(struct run *run, const char *file, STACK_OF(X509) * ex
     size_t len = 0;
     bool matched = false;
 
+    if (!run->names_certificates) {
+        judge_alone(run, file, extra_issuers);
+        return;
+    }
     unsigned char *der = response_file_read(AT_FDCWD, file, &len, why, sizeof(why));
     OCSP_BASICRESP *basic = der ? response_parse(der, len, &facts) : NULL;
     OPENSSL_free(der);
@@ -227,7 +293,7 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
     report->config_path = strdup(config_path);
     report->checked_at = time(NULL);
     report->warn_seconds = warn_seconds;
-    log_set_capture(capture_problem, report);
+    log_set_capture(report_capture_problem, report);
     if (config_load(config_path, &run.cfg) != 0) {
         report->config_unreadable = true;
         report->severity = SEVERITY_CRITICAL;
@@ -263,6 +329,7 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
         if (cr != NULL)
             judge(&run, e->response, run.subjects[k].leaf, run.subjects[k].issuers, cr);
     }
+    run.names_certificates = report->certificate_count > 0;
     for (size_t i = 0; i < run.cfg.entry_count; i++) {
         const struct staple_entry *e = &run.cfg.entries[i];
         if (e->certificate != NULL)
@@ -289,12 +356,28 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
         report->severity = SEVERITY_CRITICAL; /* a configured certificate gets nothing */
     else if (report->problem_count > 0 && report->severity < SEVERITY_WARNING)
         report->severity = SEVERITY_WARNING;
-    report->exit_code = report->severity == SEVERITY_CRITICAL  ? 2
-                        : report->severity == SEVERITY_WARNING ? 1
-                                                               : 0;
+    if (report->certificate_count == 0 && skipped == 0) {
+        /* Nothing the shim could staple for any certificate: never OK. */
+        char what[600];
+        if (run.cfg.entry_count == 0 && run.cfg.response_dir == NULL)
+            snprintf(what, sizeof(what),
+                     "nothing to staple: the configuration has no `staples` "
+                     "entries and no response_dir");
+        else
+            snprintf(what, sizeof(what),
+                     "nothing to staple: no entry names a certificate, and no response%s%.400s "
+                     "is about one",
+                     run.cfg.response_dir ? " of the entries or in response_dir "
+                                          : " of the entries",
+                     run.cfg.response_dir ? run.cfg.response_dir : "");
+        report_capture_problem(LOG_LEVEL_ERROR, what, report);
+        report->severity = SEVERITY_CRITICAL;
+    }
+    report->exit_code = severity_exit_code(report->severity);
     for (size_t i = 0; i < report->certificate_count; i++) {
         X509_free(run.subjects[i].leaf);
         sk_X509_pop_free(run.subjects[i].issuers, X509_free);
+        OCSP_CERTID_free(run.subjects[i].cid);
     }
     free(run.subjects);
     config_free(&run.cfg);

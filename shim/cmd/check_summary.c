@@ -2,7 +2,8 @@
  * check_summary.c - the severity and one-line summary of a checked certificate (see
  * check_summary.h).
  *
- * Critical when it would be served without a stapleable response (said in so many words for
+ * Critical when it would be served without a stapleable response (for a probed server: when it
+ * sent no staple, or one that is not stapleable) (said in so many words for
  * OCSP Must-Staple certificates: their clients refuse the connection), or when a validly
  * signed response says it is revoked, whatever serve_revoked says; warning when its best
  * response's nextUpdate is near; info when it names no OCSP responder and has no response
@@ -27,7 +28,13 @@ void check_summarize(const struct check_report *r, struct checked_certificate *c
             (best == NULL || x->next_update > best->next_update))
             best = x;
     }
-    if (revoked) {
+    if (r->target != NULL && c->response_count == 0) {
+        c->severity = SEVERITY_CRITICAL;
+        snprintf(c->summary, sizeof(c->summary), "no staple: %s sent no OCSP response%s", r->target,
+                 c->must_staple ? " with an OCSP Must-Staple certificate: its clients will refuse "
+                                  "the connection"
+                                : "");
+    } else if (revoked) {
         c->severity = SEVERITY_CRITICAL;
         snprintf(c->summary, sizeof(c->summary),
                  "the certificate is REVOKED (a validly signed response says so): replace it");
@@ -40,6 +47,11 @@ void check_summarize(const struct check_report *r, struct checked_certificate *c
         c->severity = SEVERITY_INFO;
         snprintf(c->summary, sizeof(c->summary),
                  "names no OCSP responder and has no response: nothing to staple");
+    } else if (best == NULL && r->target != NULL) {
+        c->severity = SEVERITY_CRITICAL;
+        snprintf(c->summary, sizeof(c->summary),
+                 "the staple is not usable (%s): strict clients refuse it, others ignore it",
+                 verdict_name(c->responses[0].verdict));
     } else if (best == NULL) {
         c->severity = SEVERITY_CRITICAL;
         snprintf(c->summary, sizeof(c->summary), "no stapleable response: served without a staple");

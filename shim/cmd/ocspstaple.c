@@ -1,6 +1,7 @@
 /*
- * ocspstaple.c - the ocspstaple command: `check` reports what the shim will staple, `fetch`
- * keeps the responses fresh. Both read the shim's configuration with the shim's own code.
+ * ocspstaple.c - the ocspstaple command: `check` reports what the shim will staple (or, with
+ * --connect, what a running server staples), `fetch` keeps the responses fresh. Both read the
+ * shim's configuration with the shim's own code.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -8,16 +9,21 @@
 #include <string.h>
 
 #include "check.h"
+#include "check_connect.h"
 #include "render.h"
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
+#include "net.h"
 #include "release.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ocspstaple check [-c FILE] [--format text|json|prometheus] [--warn SECONDS]\n"
+            "       ocspstaple check --connect HOST:PORT [--starttls smtp|imap|pop3|ftp]\n"
+            "                        [--servername NAME] [--timeout SECONDS] [-c FILE]\n"
+            "                        [--format text|json|prometheus] [--warn SECONDS]\n"
             "       ocspstaple fetch [-c FILE] [--force] [--dry-run]\n"
             "       ocspstaple --version\n"
             "\n"
@@ -27,6 +33,14 @@ static void usage(FILE *out)
             "  --format FORMAT    text (default), json, or prometheus (textfile collector)\n"
             "  --warn SECONDS     warn when a nextUpdate is closer (default: a quarter of\n"
             "                     the response's validity window)\n"
+            "  --connect HOST:PORT  probe a running server instead ([ADDRESS]:PORT for IPv6):\n"
+            "                     handshake asking for status, judge its staple for the\n"
+            "                     certificate served; no staple, or no connection, is critical\n"
+            "  --starttls PROTO   smtp, imap, pop3 or ftp (AUTH TLS) before the handshake\n"
+            "  --servername NAME  SNI to send (default: HOST, unless it is an address)\n"
+            "  --timeout SECONDS  for the whole probe (default: fetch_timeout, 10)\n"
+            "                     (the configuration is optional with --connect: its verify,\n"
+            "                     skew and issuers apply when there is one)\n"
             "fetch: refresh responses from their OCSP responders; exit 0 all fresh, 1 some\n"
             "       fetch failed (responses still stapleable), 2 some certificate has no\n"
             "       stapleable response, 3 configuration unreadable\n"
@@ -35,32 +49,66 @@ static void usage(FILE *out)
             OCSPSTAPLE_DEFAULT_CONF);
 }
 
+/* seconds_arg - a non-negative number of seconds, or -1 (said on stderr). */
+static long seconds_arg(const char *option, const char *arg)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || v < 0) {
+        fprintf(stderr, "ocspstaple: %s takes a number of seconds\n", option);
+        return -1;
+    }
+    return v;
+}
+
 static int run_check(const char *conf, int argc, char **argv)
 {
     static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
                                          {"warn", required_argument, NULL, 'w'},
                                          {"config", required_argument, NULL, 'c'},
+                                         {"connect", required_argument, NULL, 'C'},
+                                         {"starttls", required_argument, NULL, 'S'},
+                                         {"servername", required_argument, NULL, 'N'},
+                                         {"timeout", required_argument, NULL, 'T'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *format = "text";
+    struct connect_options probe = {.timeout = -1};
     long warn = -1;
     int c;
-    char *end;
 
     while ((c = getopt_long(argc, argv, "c:f:w:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             conf = optarg;
+            probe.config_required = true;
+            break;
+        case 'C':
+            probe.target = optarg;
+            break;
+        case 'S':
+            if (starttls_parse(optarg, &probe.starttls) != 0) {
+                fprintf(stderr, "ocspstaple: --starttls must be smtp, imap, pop3 or ftp\n");
+                return 3;
+            }
+            break;
+        case 'N':
+            probe.servername = optarg;
+            break;
+        case 'T':
+            if ((probe.timeout = seconds_arg("--timeout", optarg)) < 0)
+                return 3;
+            if (probe.timeout == 0) {
+                fprintf(stderr, "ocspstaple: --timeout takes at least 1 second\n");
+                return 3;
+            }
             break;
         case 'f':
             format = optarg;
             break;
         case 'w':
-            warn = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || warn < 0) {
-                fprintf(stderr, "ocspstaple: --warn takes a number of seconds\n");
+            if ((warn = seconds_arg("--warn", optarg)) < 0)
                 return 3;
-            }
             break;
         case 'h':
             usage(stdout);
@@ -75,8 +123,30 @@ static int run_check(const char *conf, int argc, char **argv)
         fprintf(stderr, "ocspstaple: --format must be text, json or prometheus\n");
         return 3;
     }
+    if (optind < argc) {
+        fprintf(stderr, "ocspstaple: unexpected argument '%s'\n", argv[optind]);
+        return 3;
+    }
+    if (probe.target == NULL &&
+        (probe.starttls != STARTTLS_NONE || probe.servername != NULL || probe.timeout >= 0)) {
+        fprintf(stderr, "ocspstaple: --starttls, --servername and --timeout go with --connect\n");
+        return 3;
+    }
     struct check_report report;
-    int rc = check_run(conf, warn, &report);
+    struct endpoint ep;
+    char why[300];
+    int rc;
+    if (probe.target != NULL) {
+        if (endpoint_parse(probe.target, &ep, why, sizeof(why)) != 0) {
+            fprintf(stderr, "ocspstaple: --connect %s\n", why);
+            return 3;
+        }
+        probe.config_path = conf;
+        probe.warn_seconds = warn;
+        rc = check_connect_run(&probe, &report);
+    } else {
+        rc = check_run(conf, warn, &report);
+    }
     if (strcmp(format, "json") == 0)
         report_json(&report, stdout);
     else if (strcmp(format, "prometheus") == 0)

@@ -23,13 +23,22 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* json_nullable - a JSON string literal, or null for NULL. */
+static void json_nullable(FILE *out, const char *s)
+{
+    if (s == NULL)
+        fprintf(out, "null");
+    else
+        json_string(out, s);
+}
+
 static void json_response(const struct checked_response *x, time_t now, FILE *out)
 {
     char a[32], b[32];
     format_time_cell(x->this_update, a, sizeof(a));
     format_time_cell(x->next_update, b, sizeof(b));
     fprintf(out, "{\"file\": ");
-    json_string(out, x->file);
+    json_nullable(out, x->file);
     fprintf(out, ", \"verdict\": ");
     json_string(out, verdict_name(x->verdict));
     fprintf(out, ", \"stapleable\": %s, \"reason\": ", x->stapleable ? "true" : "false");
@@ -46,7 +55,19 @@ void report_json(const struct check_report *r, FILE *out)
     char when[32];
     format_time_cell(r->checked_at, when, sizeof(when));
     fprintf(out, "{\n  \"config\": ");
-    json_string(out, r->config_path);
+    json_nullable(out, r->config_path);
+    if (r->target != NULL) {
+        fprintf(out, ",\n  \"target\": ");
+        json_string(out, r->target);
+        fprintf(out, ",\n  \"starttls\": ");
+        json_nullable(out, r->starttls);
+        fprintf(out, ",\n  \"servername\": ");
+        json_nullable(out, r->servername);
+        fprintf(out, ",\n  \"protocol\": ");
+        json_nullable(out, r->protocol[0] ? r->protocol : NULL);
+        fprintf(out, ",\n  \"connect_error\": ");
+        json_nullable(out, r->connect_error);
+    }
     fprintf(out, ",\n  \"checked_at\": \"%s\",\n  \"status\": \"%s\",\n  \"exit_code\": %d,\n",
             when, r->config_unreadable ? "unknown" : severity_name(r->severity), r->exit_code);
     fprintf(out, "  \"problems\": [");
@@ -57,13 +78,17 @@ void report_json(const struct check_report *r, FILE *out)
     fprintf(out, "%s],\n  \"certificates\": [", r->problem_count ? "\n  " : "");
     for (size_t i = 0; i < r->certificate_count; i++) {
         const struct checked_certificate *c = &r->certificates[i];
+        char until[32];
+        format_time_cell(c->not_after, until, sizeof(until));
         fprintf(out, "%s\n    {\"file\": ", i ? "," : "");
-        json_string(out, c->file);
+        json_nullable(out, c->file);
         fprintf(out, ", \"subject\": ");
-        json_string(out, c->subject);
-        fprintf(out,
-                ", \"serial\": \"%s\", \"sha256\": \"%s\", \"must_staple\": %s, \"responder\": ",
-                c->serial, c->sha256, c->must_staple ? "true" : "false");
+        json_nullable(out, c->from_response ? NULL : c->subject);
+        fprintf(out, ", \"serial\": \"%s\", \"sha256\": ", c->serial);
+        json_nullable(out, c->from_response ? NULL : c->sha256);
+        fprintf(out, ", \"not_after\": ");
+        json_nullable(out, c->not_after ? until : NULL);
+        fprintf(out, ", \"must_staple\": %s, \"responder\": ", c->must_staple ? "true" : "false");
         if (c->ocsp_url)
             json_string(out, c->ocsp_url);
         else

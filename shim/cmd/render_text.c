@@ -19,7 +19,7 @@ static void text_response(const struct checked_response *x, time_t now, FILE *ou
     format_time_cell(x->this_update, a, sizeof(a));
     format_time_cell(x->next_update, b, sizeof(b));
     format_duration((long)(x->next_update - now), left, sizeof(left));
-    fprintf(out, "    %s\n      verdict: %s%s\n      reason: %s\n", x->file,
+    fprintf(out, "    %s\n      verdict: %s%s\n      reason: %s\n", x->file ? x->file : "staple",
             verdict_name(x->verdict), x->stapleable ? " (stapled)" : "", x->reason);
     if (x->next_update != 0)
         fprintf(out, "      thisUpdate %s  nextUpdate %s  (%s left)\n", a, b, left);
@@ -29,8 +29,16 @@ void report_text(const struct check_report *r, FILE *out)
 {
     char when[32];
     format_time_cell(r->checked_at, when, sizeof(when));
-    fprintf(out, "ocspstaple check of %s at %s: %s\n", r->config_path, when,
+    fprintf(out, "ocspstaple check of %s at %s: %s\n", r->target ? r->target : r->config_path, when,
             r->config_unreadable ? "UNKNOWN" : upper(r->severity));
+    if (r->target != NULL) {
+        fprintf(out, "  configuration %s\n", r->config_path ? r->config_path : "(none: defaults)");
+        fprintf(out, "  %s%s, servername %s%s%s\n", r->starttls ? "STARTTLS " : "direct TLS",
+                r->starttls ? r->starttls : "", r->servername ? r->servername : "(none)",
+                r->protocol[0] ? ", " : "", r->protocol);
+    }
+    if (r->connect_error != NULL)
+        fprintf(out, "\nCRITICAL: %s\n", r->connect_error);
     if (r->problem_count > 0) {
         fprintf(out, "\nConfiguration problems:\n");
         for (size_t i = 0; i < r->problem_count; i++)
@@ -38,12 +46,24 @@ void report_text(const struct check_report *r, FILE *out)
     }
     for (size_t i = 0; i < r->certificate_count; i++) {
         const struct checked_certificate *c = &r->certificates[i];
-        fprintf(out, "\n%s: %s\n  %s%s\n", upper(c->severity), c->summary, c->subject,
+        fprintf(out, "\n%s: %s\n  %s%s\n", upper(c->severity), c->summary,
+                c->from_response ? "(certificate not configured)" : c->subject,
                 c->must_staple ? "  [OCSP Must-Staple]" : "");
-        fprintf(out, "  file %s\n  serial %s\n  sha256 %s\n  responder %s\n", c->file, c->serial,
-                c->sha256, c->ocsp_url ? c->ocsp_url : "(none named)");
+        if (c->file != NULL)
+            fprintf(out, "  file %s\n", c->file);
+        else if (r->target != NULL)
+            fprintf(out, "  served by %s\n", r->target);
+        else
+            fprintf(out, "  not configured: known by the CertID of the responses below\n");
+        fprintf(out, "  serial %s\n", c->serial);
+        if (!c->from_response) {
+            char until[32];
+            format_time_cell(c->not_after, until, sizeof(until));
+            fprintf(out, "  notAfter %s\n  sha256 %s\n  responder %s\n", until, c->sha256,
+                    c->ocsp_url ? c->ocsp_url : "(none named)");
+        }
         if (c->response_count == 0)
-            fprintf(out, "  no response configured\n");
+            fprintf(out, r->target ? "  no staple\n" : "  no response configured\n");
         for (size_t k = 0; k < c->response_count; k++)
             text_response(&c->responses[k], r->checked_at, out);
     }

@@ -3,6 +3,7 @@
  */
 #include "report.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,34 @@ const char *severity_name(enum severity s)
 {
     static const char *const names[] = {"ok", "info", "warning", "critical"};
     return s <= SEVERITY_CRITICAL ? names[s] : "unknown";
+}
+
+void report_capture_problem(enum log_level level, const char *text, void *arg)
+{
+    struct check_report *r = arg;
+    if (level > LOG_LEVEL_WARNING)
+        return;
+    char **grown = realloc(r->problems, (r->problem_count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return;
+    r->problems = grown;
+    if ((r->problems[r->problem_count] = strdup(text)) != NULL)
+        r->problem_count++;
+}
+
+void report_set_verdict(struct checked_response *out, const struct response_facts *facts,
+                        const struct validation_policy *policy)
+{
+    out->verdict = facts->verdict;
+    snprintf(out->reason, sizeof(out->reason), "%s", facts->reason);
+    out->this_update = facts->this_update;
+    out->next_update = facts->next_update;
+    out->stapleable = verdict_stapleable(facts->verdict, policy);
+}
+
+int severity_exit_code(enum severity s)
+{
+    return s == SEVERITY_CRITICAL ? 2 : s == SEVERITY_WARNING ? 1 : 0;
 }
 
 static void free_responses(struct checked_response *list, size_t n)
@@ -32,5 +61,8 @@ void report_free(struct check_report *r)
     free(r->certificates);
     free_responses(r->unmatched, r->unmatched_count);
     free(r->config_path);
+    free(r->target);
+    free(r->servername);
+    free(r->connect_error);
     memset(r, 0, sizeof(*r));
 }

@@ -113,9 +113,8 @@ static STACK_OF(X509) *
     load_pem_certs(const char *conf_path, int line, const char *setting, const char *path)
 {
     struct decoding d = {sk_X509_new_null(), conf_path, setting, path, line};
-    if (d.certs == NULL ||
-        each_pem_cert(conf_path, line, setting, path, decode_one, -1, NULL, &d, AT_FDCWD, path) !=
-            0) {
+    if (d.certs == NULL || each_pem_cert(conf_path, line, setting, path, decode_one, -1, NULL, &d,
+                                         AT_FDCWD, path) != 0) {
         sk_X509_pop_free(d.certs, X509_free);
         return NULL;
     }

@@ -212,6 +212,66 @@ static bool cert_valid_at(X509 *cert, time_t now)
            X509_cmp_time(X509_get0_notAfter(cert), &now) > 0;
 }
 
+/* delegated_responder_check - what a delegated responder's certificate `signer` (described as
+ * `who`), already known to be issued by the certificate's issuer, must be besides: an
+ * OCSPSigning certificate valid now. Sets out->responder_not_after. */
+static enum verdict delegated_responder_check(X509 *signer, const char *who, time_t now,
+                                              struct response_facts *out)
+{
+    if (!(X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) ||
+        !(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN)) {
+        set_reason(out, VERDICT_BAD_SIGNATURE,
+                   "signed by responder %s, which lacks the OCSPSigning extended key usage", who);
+        return VERDICT_BAD_SIGNATURE;
+    }
+    if (!cert_valid_at(signer, now)) {
+        set_reason(out, VERDICT_BAD_SIGNATURE,
+                   "signed by responder %s, whose certificate is not valid now", who);
+        return VERDICT_BAD_SIGNATURE;
+    }
+    out->responder_not_after = asn1_time_to_epoch(X509_get0_notAfter(signer));
+    return VERDICT_GOOD;
+}
+
+/* check_signature_alone - what can be checked of the signature with the issuer unknown: when
+ * the response holds the certificate that signed it, the signature must verify with its key,
+ * and that certificate must name the CertID's issuer as its own and pass
+ * delegated_responder_check (that the issuer really issued it is left to the handshake).
+ * Returns VERDICT_GOOD (also when nothing could be checked) or VERDICT_BAD_SIGNATURE. */
+static enum verdict check_signature_alone(OCSP_BASICRESP *basic, const OCSP_CERTID *cid, time_t now,
+                                          struct response_facts *out)
+{
+    X509 *signer = NULL;
+    ASN1_OCTET_STRING *name_hash = NULL;
+    ASN1_OBJECT *md_oid = NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    char err[200], who[200];
+
+    if (OCSP_resp_get0_signer(basic, &signer, NULL) != 1 || signer == NULL) {
+        ERR_clear_error();
+        return VERDICT_GOOD;
+    }
+    describe_cert(signer, who, sizeof(who));
+    if (OCSP_basic_verify(basic, NULL, NULL, OCSP_NOVERIFY | OCSP_NOEXPLICIT) != 1) {
+        set_reason(out, VERDICT_BAD_SIGNATURE, "the signature does not verify (%s)",
+                   openssl_errors(err, sizeof(err)));
+        return VERDICT_BAD_SIGNATURE;
+    }
+    const EVP_MD *dgst = OCSP_id_get0_info(&name_hash, &md_oid, NULL, NULL, (OCSP_CERTID *)cid)
+                             ? EVP_get_digestbyobj(md_oid)
+                             : NULL;
+    if (dgst == NULL || name_hash == NULL ||
+        X509_NAME_digest(X509_get_issuer_name(signer), dgst, md, &len) != 1 ||
+        (int)len != ASN1_STRING_length(name_hash) ||
+        memcmp(md, ASN1_STRING_get0_data(name_hash), len) != 0) {
+        set_reason(out, VERDICT_BAD_SIGNATURE,
+                   "signed by %s, which is neither the certificate's issuer nor issued by it", who);
+        return VERDICT_BAD_SIGNATURE;
+    }
+    return delegated_responder_check(signer, who, now, out);
+}
+
 /* check_signature - the response is signed by `issuer` or by its delegated responder. */
 static enum verdict check_signature(OCSP_BASICRESP *basic, X509 *issuer, time_t now,
                                     struct response_facts *out)
@@ -247,18 +307,7 @@ static enum verdict check_signature(OCSP_BASICRESP *basic, X509 *issuer, time_t 
                    who);
         goto done;
     }
-    if (!(X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) ||
-        !(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN)) {
-        set_reason(out, v, "signed by responder %s, which lacks the OCSPSigning extended key usage",
-                   who);
-        goto done;
-    }
-    if (!cert_valid_at(signer, now)) {
-        set_reason(out, v, "signed by responder %s, whose certificate is not valid now", who);
-        goto done;
-    }
-    out->responder_not_after = asn1_time_to_epoch(X509_get0_notAfter(signer));
-    v = VERDICT_GOOD;
+    v = delegated_responder_check(signer, who, now, out);
 done:
     sk_X509_free(extra);
     ERR_clear_error();
@@ -274,13 +323,14 @@ void format_utc(time_t t, char *buf, size_t size)
         strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static enum verdict judge_single(OCSP_BASICRESP *basic, OCSP_SINGLERESP *single, X509 *issuer,
+                                 const struct validation_policy *policy, time_t now,
+                                 struct response_facts *out);
+
 enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
                                const struct validation_policy *policy, time_t now,
                                struct response_facts *out)
 {
-    ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL, *rev = NULL;
-    char a[32], b[32];
-
     reset_facts(out);
     ERR_clear_error();
     if (basic == NULL || leaf == NULL) {
@@ -299,13 +349,74 @@ enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
                    "the response is not about this certificate (no matching CertID)");
         return out->verdict;
     }
+    return judge_single(basic, single, issuer, policy, now, out);
+}
+
+/* issuer_by_certid - the certificate of `candidates` (may be NULL) whose subject name and
+ * public key hash, with the CertID's own algorithm, to the CertID's issuer hashes. */
+static X509 *issuer_by_certid(const OCSP_CERTID *cid, const STACK_OF(X509) * candidates)
+{
+    ASN1_OBJECT *md_oid = NULL;
+    if (!OCSP_id_get0_info(NULL, &md_oid, NULL, NULL, (OCSP_CERTID *)cid))
+        return NULL;
+    const EVP_MD *md = EVP_get_digestbyobj(md_oid);
+    for (int i = 0; md != NULL && candidates != NULL && i < sk_X509_num(candidates); i++) {
+        X509 *x = sk_X509_value(candidates, i);
+        OCSP_CERTID *mine = OCSP_cert_to_id(md, NULL, x);
+        int same = mine != NULL && OCSP_id_issuer_cmp(mine, cid) == 0;
+        OCSP_CERTID_free(mine);
+        if (same)
+            return x;
+    }
+    return NULL;
+}
+
+enum verdict response_validate_alone(OCSP_BASICRESP *basic, int index, STACK_OF(X509) * issuers,
+                                     const struct validation_policy *policy, time_t now,
+                                     struct response_facts *out)
+{
+    reset_facts(out);
+    ERR_clear_error();
+    OCSP_SINGLERESP *single = basic ? OCSP_resp_get0(basic, index) : NULL;
+    const OCSP_CERTID *cid = single ? OCSP_SINGLERESP_get0_id(single) : NULL;
+    if (cid == NULL) {
+        set_reason(out, VERDICT_MALFORMED, "no such SingleResponse");
+        return out->verdict;
+    }
+    X509 *issuer = issuer_by_certid(cid, issuers);
+    if (issuer == NULL)
+        issuer = issuer_by_certid(cid, OCSP_resp_get0_certs(basic));
+    if (issuer == NULL && policy->verify &&
+        check_signature_alone(basic, cid, now, out) != VERDICT_GOOD)
+        return out->verdict;
+    judge_single(basic, single, issuer, policy, now, out);
+    if (issuer == NULL && policy->verify) {
+        out->signature_unchecked = true;
+        size_t n = strlen(out->reason);
+        snprintf(out->reason + n, sizeof(out->reason) - n,
+                 "; signature not fully checked here: its issuer is neither configured nor "
+                 "inside the response (the shim checks it against the served chain)");
+    }
+    return out->verdict;
+}
+
+/* judge_single - response_validate's checks of one SingleResponse, from its status on; the
+ * signature is checked against `issuer` when there is one (and the policy asks for it). */
+static enum verdict judge_single(OCSP_BASICRESP *basic, OCSP_SINGLERESP *single, X509 *issuer,
+                                 const struct validation_policy *policy, time_t now,
+                                 struct response_facts *out)
+{
+    ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL, *rev = NULL;
+    char a[32], b[32];
+
     int status =
         OCSP_single_get0_status(single, &out->revocation_reason, &rev, &this_upd, &next_upd);
     out->this_update = asn1_time_to_epoch(this_upd);
     out->next_update = asn1_time_to_epoch(next_upd);
     out->revoked_at = asn1_time_to_epoch(rev);
     out->cert_status = status;
-    if (policy->verify && check_signature(basic, issuer, now, out) != VERDICT_GOOD)
+    if (policy->verify && issuer != NULL &&
+        check_signature(basic, issuer, now, out) != VERDICT_GOOD)
         return out->verdict;
     if (this_upd == NULL || out->this_update == 0) {
         set_reason(out, VERDICT_MALFORMED, "thisUpdate is missing or unreadable");

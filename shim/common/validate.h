@@ -42,6 +42,7 @@ struct response_facts {
     time_t this_update, next_update, revoked_at; /* 0 when absent */
     time_t responder_not_after; /* notAfter of a delegated responder's certificate that signed
                                    it (strict clients check it too), 0 when the issuer signed */
+    bool signature_unchecked;   /* response_validate_alone: no issuer at hand to check it */
 };
 
 struct validation_policy {
@@ -70,6 +71,18 @@ OCSP_BASICRESP *response_parse(const unsigned char *der, size_t len, struct resp
 enum verdict response_validate(OCSP_BASICRESP *basic, X509 *leaf, X509 *issuer,
                                const struct validation_policy *policy, time_t now,
                                struct response_facts *out);
+
+/* response_validate_alone - response_validate's checks of the index-th SingleResponse of
+ * `basic`, judged without the certificate it is about (the shim staples a response_dir file, or
+ * an entry's response without a `certificate`, for whichever served certificate its CertID
+ * names): the issuer is the certificate among `issuers` (may be NULL), else among the
+ * response's own certificates, whose name and key hash to the CertID's issuer hashes. Without
+ * one, the signature is checked as far as the response's own certificates allow (its signer's
+ * key, name and OCSPSigning usage), everything else fully; out->signature_unchecked is set and
+ * the reason says so. Returns out->verdict. */
+enum verdict response_validate_alone(OCSP_BASICRESP *basic, int index, STACK_OF(X509) * issuers,
+                                     const struct validation_policy *policy, time_t now,
+                                     struct response_facts *out);
 
 /* response_mentions_serial - whether any SingleResponse of `basic` names `serial`. Cheap
  * pre-filter; never a substitute for response_validate. */

@@ -129,7 +129,8 @@ static void what_entries_name(struct snapshot *snap, X509 *leaf, char *out, size
         const struct served_cert *e = out[0] == '\0' ? served_find(src->leaf_fp) : NULL;
         const unsigned char *p = e != NULL ? e->der : NULL;
         X509 *x = p != NULL ? d2i_X509(NULL, &p, (long)e->len) : NULL;
-        if (x != NULL && X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(leaf)) == 0) {
+        if (x != NULL &&
+            X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(leaf)) == 0) {
             char desc[300];
             snprintf(out, size, "; the entry of %s (line %d) names %s in %s", src->path,
                      src->entry->line, describe_cert(x, desc, sizeof(desc)),

@@ -115,12 +115,12 @@ static bool reindex(const struct cert_files_hooks *hooks, struct source *src)
         0) {
         bool writing = src->files[0].unsettled || src->files[1].unsettled;
         if (!writing) /* else read again at the next pass, once it is written */
-            log_warning("%s:%d: the certificates read before stay in use for %s",
-                        hooks->conf_path, src->entry->line, src->path);
+            log_warning("%s:%d: the certificates read before stay in use for %s", hooks->conf_path,
+                        src->entry->line, src->path);
         return false;
     }
-    bool leaf_changed =
-        now.has_leaf != src->has_leaf || memcmp(now.leaf_fp, src->leaf_fp, sizeof(now.leaf_fp));
+    bool leaf_changed = now.has_leaf != src->has_leaf ||
+                        memcmp(now.leaf_fp, src->leaf_fp, sizeof(now.leaf_fp)) != 0;
     bool issuers_changed = now.issuer_count != src->issuer_count ||
                            (now.issuer_count > 0 && memcmp(now.issuers, src->issuers,
                                                            now.issuer_count * sizeof(void *)) != 0);
@@ -134,7 +134,7 @@ static bool reindex(const struct cert_files_hooks *hooks, struct source *src)
     hooks->lock_checks();
     src->former_fp = former;
     if (leaf_changed && src->has_leaf && former != NULL) {
-        memmove(src->former_fp[1], src->former_fp[0], (FORMER_LEAVES - 1) * 20);
+        memmove(src->former_fp[1], src->former_fp[0], (size_t)(FORMER_LEAVES - 1) * 20);
         memcpy(src->former_fp[0], src->leaf_fp, 20);
         if (src->former_count < FORMER_LEAVES)
             src->former_count++;
@@ -151,8 +151,8 @@ static bool reindex(const struct cert_files_hooks *hooks, struct source *src)
                  hooks->conf_path, src->entry->line, src->entry->certificate,
                  desc[0] ? desc : "(unreadable)", src->path);
     else
-        log_info("%s:%d: the issuer certificates of %s changed", hooks->conf_path,
-                 src->entry->line, src->path);
+        log_info("%s:%d: the issuer certificates of %s changed", hooks->conf_path, src->entry->line,
+                 src->path);
     return true;
 }
 

@@ -119,8 +119,8 @@ bool config_reload_pass(struct config *in_use, const struct config_reload_hooks 
             log_warning("%s: verify is off: response signatures are not checked", next.path);
     }
     sources_apply_config(&next, changed, &added, &removed);
-    log_info("%s: configuration changed: applied (%zu entr%s: %zu added, %zu removed)%s",
-             next.path, next.entry_count, next.entry_count == 1 ? "y" : "ies", added, removed,
+    log_info("%s: configuration changed: applied (%zu entr%s: %zu added, %zu removed)%s", next.path,
+             next.entry_count, next.entry_count == 1 ? "y" : "ies", added, removed,
              next.problems > 0 ? "; with problems, see above" : "");
     config_drop_entries(&next); /* the sources hold theirs */
     config_free(in_use);

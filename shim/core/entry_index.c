@@ -10,7 +10,6 @@
 
 #include <fcntl.h>
 
-#include "cert_files.h"
 #include "staple_entry.h"
 
 #include "certpool.h"
@@ -137,7 +136,8 @@ static int locate_cert_file(const char *file, const char **name, void *arg)
     const struct indexing *ix = arg;
     for (int k = 0; ix->files_of != NULL && k < 2; k++) {
         const struct cert_file *f = &ix->files_of->files[k];
-        if (f->path != NULL && strcmp(f->path, file) == 0 && f->dir != NULL && f->dir->pass_fd >= 0) {
+        if (f->path != NULL && strcmp(f->path, file) == 0 && f->dir != NULL &&
+            f->dir->pass_fd >= 0) {
             *name = f->name;
             return f->dir->pass_fd;
         }
@@ -201,13 +201,15 @@ struct source *entry_source_add(const char *conf_path, struct staple_entry *e,
         goto skip;
     }
     struct dir_handle *dir = dir_get(dirpath);
-    if (dir == NULL || (src = source_new(own->response, dir, (size_t)(base - own->response))) == NULL)
+    if (dir == NULL ||
+        (src = source_new(own->response, dir, (size_t)(base - own->response))) == NULL)
         goto skip;
     src->entry = own;
     own = NULL; /* the source's now */
     /* Listed only once its certificates are in: a skipped entry leaves nothing behind. */
     struct indexing ix = {src, leaf_read, NULL, NULL, NULL, 0};
-    int rc = entry_index_certs(conf_path, src->entry, &src->has_leaf, src->leaf_fp, &index_ops, &ix);
+    int rc =
+        entry_index_certs(conf_path, src->entry, &src->has_leaf, src->leaf_fp, &index_ops, &ix);
     if (rc == 0)
         memo_commit(&ix);
     else
@@ -219,7 +221,6 @@ struct source *entry_source_add(const char *conf_path, struct staple_entry *e,
         src = NULL;
         goto skip;
     }
-    cert_files_watch(src);
     free(dirpath);
     return src;
 skip:

@@ -15,9 +15,8 @@
 
 #include "config.h"
 #include "source.h"
+#include "source_hooks.h"
 
-/* leaf_read_fn - told of each entry's leaf as its certificate file is read (DER borrowed). */
-typedef void (*leaf_read_fn)(const unsigned char fp[20], const unsigned char *der, size_t len);
 
 /* entry_source_add - the source of entry `e` of the configuration at `conf_path`, with its
  * certificates indexed, listed among the sources; its leaf handed to `leaf_read` (may be

@@ -3,9 +3,9 @@
  * by fingerprint, served certificates by fingerprint, sources by file name).
  *
  * Linear probing; kept at most half full, so that a probe always ends at an empty slot. Items
- * are removed only by rebuilding the table (ptrtable_filter). The caller hashes, probes and compares: a probe for `hash` visits
- *     for (size_t i = hash & t->mask; t->slots[i] != NULL; i = (i + 1) & t->mask)
- * once t->slots is not NULL. No locking: the caller's.
+ * are removed only by rebuilding the table (ptrtable_filter). The caller hashes, probes and
+ * compares: a probe for `hash` visits for (size_t i = hash & t->mask; t->slots[i] != NULL; i = (i +
+ * 1) & t->mask) once t->slots is not NULL. No locking: the caller's.
  */
 #ifndef OCSPSTAPLE_PTRTABLE_H
 #define OCSPSTAPLE_PTRTABLE_H

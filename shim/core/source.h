@@ -33,9 +33,9 @@
  * the file. Looked at through its directory's handle, kept across a chroot, where one could be
  * opened for it (else by path). */
 struct cert_file {
-    const char *path;       /* the entry's string; NULL when the entry names none */
-    struct dir_handle *dir; /* NULL: looked at by path */
-    const char *name;       /* in dir, or the path */
+    const char *path;        /* the entry's string; NULL when the entry names none */
+    struct dir_handle *dir;  /* NULL: looked at by path */
+    const char *name;        /* in dir, or the path */
     uint64_t seen;           /* file_id_hash of the content indexed, when have_seen */
     uint64_t problem_hash;   /* of the last problem reported, to report each once */
     unsigned dir_generation; /* of dir when last looked at */
@@ -44,10 +44,10 @@ struct cert_file {
 };
 
 struct source {
-    _Atomic long refs;   /* one for being listed, one per snapshot listing it */
-    const char *path;    /* for messages: the entry's `response`, or made for a response_dir file */
-    const char *name;    /* last component of path, relative to dir */
-    char *owned_path;    /* path, when the source made it (a response_dir file) */
+    _Atomic long refs; /* one for being listed, one per snapshot listing it */
+    const char *path;  /* for messages: the entry's `response`, or made for a response_dir file */
+    const char *name;  /* last component of path, relative to dir */
+    char *owned_path;  /* path, when the source made it (a response_dir file) */
     struct dir_handle *dir;
     struct staple_entry *entry;   /* the source's own copy; NULL for a response_dir file */
     struct cert_file files[2];    /* the entry's certificate, then its issuer file */

@@ -12,6 +12,8 @@
 #include "staple_entry.h"
 #include "dir_handle.h"
 #include "dir_scan.h"
+#include "entry_set.h"
+#include "pattern_watch.h"
 #include "hash.h"
 #include "log.h"
 
@@ -20,7 +22,7 @@ static struct {
     struct sources_hooks hooks;
     /* The initial load: entries read so far, then response_dir's files. */
     size_t next_entry, next_dir_source, loaded_count;
-    bool dir_scanned;
+    bool dir_scanned, patterns_expanded;
 } SRC;
 
 /* past - whether `deadline` (NULL: none) has passed. */
@@ -54,6 +56,7 @@ void sources_setup(const struct config *cfg, const struct sources_hooks *hooks)
     SRC.cfg = cfg;
     SRC.hooks = *hooks;
     dir_handles_setup();
+    patterns_set(cfg);
     if (cfg->response_dir != NULL)
         dir_scan_setup(open_response_dir(cfg->response_dir));
 }
@@ -68,13 +71,21 @@ bool sources_load_more(const struct timespec *deadline, struct changes *changed)
     while (SRC.next_entry < SRC.cfg->entry_count) {
         if (past(deadline))
             return false;
-        struct source *src =
-            entry_source_add(SRC.cfg->path, &SRC.cfg->entries[SRC.next_entry++],
-                             SRC.hooks.leaf_read);
+        if (SRC.cfg->entries[SRC.next_entry].is_pattern) {
+            SRC.next_entry++; /* expanded below */
+            continue;
+        }
+        struct source *src = entry_source_add(SRC.cfg->path, &SRC.cfg->entries[SRC.next_entry++],
+                                              SRC.hooks.leaf_read);
         if (src == NULL)
             continue;
+        cert_files_watch(src);
         SRC.loaded_count += source_refresh(src, true);
         changes_add(changed, src);
+    }
+    if (!SRC.patterns_expanded) {
+        SRC.patterns_expanded = true;
+        patterns_pass(SRC.cfg->path, &SRC.hooks, changed);
     }
     if (!SRC.dir_scanned) {
         SRC.next_dir_source = sources_count(); /* response_dir's files come after the entries */
@@ -97,52 +108,9 @@ void sources_refresh(struct changes *changed)
                                  SRC.hooks.unlock_checks};
     /* Certificates first: a renewed certificate and its new response, both replaced since the
      * last pass, are then judged together. */
+    patterns_pass(SRC.cfg->path, &SRC.hooks, changed);
     cert_files_pass(&h, changed);
     dir_scan_pass(changed);
-}
-
-/* entry_hash - of an entry's response path, for matching entries across configurations. */
-static size_t entry_hash(const struct staple_entry *e)
-{
-    return (size_t)content_hash((const unsigned char *)e->response, strlen(e->response));
-}
-
-/* match_entries - for every source of an entry: the index in next->entries of the same entry
- * not matched yet, taken (matched[j] set); the source's line is updated to the new one. The
- * others are marked in `gone` (indexed like the sources). */
-static size_t match_entries(const struct config *next, bool *matched, bool *gone)
-{
-    size_t slots = 16, n = next->entry_count, kept = 0;
-    while (slots < 2 * n + 2)
-        slots *= 2;
-    size_t *table = calloc(slots, sizeof(size_t)); /* entry index + 1; 0: empty */
-    for (size_t j = 0; table != NULL && j < n; j++) {
-        size_t i = entry_hash(&next->entries[j]) & (slots - 1);
-        while (table[i] != 0)
-            i = (i + 1) & (slots - 1);
-        table[i] = j + 1;
-    }
-    for (size_t k = 0; k < sources_count(); k++) {
-        struct source *src = sources_at(k);
-        if (src->entry == NULL)
-            continue;
-        gone[k] = true;
-        for (size_t i = table ? entry_hash(src->entry) & (slots - 1) : 0; table && table[i] != 0;
-             i = (i + 1) & (slots - 1)) {
-            size_t j = table[i] - 1;
-            if (matched[j] || !staple_entry_same(src->entry, &next->entries[j]))
-                continue;
-            matched[j] = true;
-            gone[k] = false;
-            SRC.hooks.lock_checks();
-            src->entry->line = next->entries[j].line;
-            SRC.hooks.unlock_checks();
-            kept++;
-            break;
-        }
-    }
-    free(table);
-    return kept;
 }
 
 /* change_response_dir - response_dir is now `path` (may be NULL): the old one's files are
@@ -160,48 +128,34 @@ static void change_response_dir(const char *path, struct changes *changed)
 void sources_apply_config(const struct config *next, struct changes *changed, size_t *added,
                           size_t *removed)
 {
-    size_t count = sources_count();
-    bool *matched = calloc(next->entry_count + 1, sizeof(bool));
-    bool *gone = calloc(count + 1, sizeof(bool));
-    *added = *removed = 0;
-    if (matched == NULL || gone == NULL) {
-        log_error("%s: out of memory while applying the changed configuration", next->path);
-        goto out;
-    }
-    match_entries(next, matched, gone);
-    size_t dropped = 0;
-    for (size_t k = 0; k < count; k++)
-        dropped += gone[k];
+    struct entry_set_result r;
     bool clean = next->problems == 0 && next->skipped_entries == 0;
-    if (dropped > 0 && !clean)
+    entry_set_apply(next->path, next->entries, next->entry_count, false, clean, &SRC.hooks, changed,
+                    &r);
+    if (r.kept_unlisted > 0)
         log_warning("%s: %zu entr%s no longer in the configuration stay in use until it loads "
                     "without problems",
-                    next->path, dropped, dropped == 1 ? "y" : "ies");
-    for (size_t k = 0; clean && k < count; k++)
-        if (gone[k]) {
-            sources_at(k)->retired = true;
-            changed->all = true; /* bindings made with it are made again */
-            (*removed)++;
-        }
+                    next->path, r.kept_unlisted, r.kept_unlisted == 1 ? "y" : "ies");
     const char *old_dir = SRC.cfg->response_dir, *new_dir = next->response_dir;
-    bool same_dir = old_dir == new_dir ||
-                    (old_dir != NULL && new_dir != NULL && strcmp(old_dir, new_dir) == 0);
-    if (!same_dir)
+    bool same_dir =
+        old_dir == new_dir || (old_dir != NULL && new_dir != NULL && strcmp(old_dir, new_dir) == 0);
+    if (!same_dir) {
         change_response_dir(new_dir, changed);
-    sources_unlist_retired();
-    for (size_t j = 0; j < next->entry_count; j++) {
-        if (matched[j])
-            continue;
-        struct source *src = entry_source_add(next->path, &next->entries[j], SRC.hooks.leaf_read);
-        if (src == NULL)
-            continue;
-        source_refresh(src, true);
-        changes_add(changed, src);
-        (*added)++;
+        sources_unlist_retired();
     }
-out:
-    free(matched);
-    free(gone);
+    patterns_set(next);
+    *added = r.added;
+    *removed = r.removed;
+}
+
+/* newer_usable - whether a version of `src` newer than history[h] passed the checks: then the
+ * expiry of history[h] (the response of a certificate renewed since) is no news. */
+static bool newer_usable(const struct source *src, int h)
+{
+    for (int k = 0; k < h; k++)
+        if (src->history[k] != NULL && atomic_load(&src->history[k]->usable))
+            return true;
+    return false;
 }
 
 void sources_log_expiries(void)
@@ -213,7 +167,7 @@ void sources_log_expiries(void)
             struct source *src = sources_at(i);
             struct version *v = src->history[h];
             if (v == NULL || v->expiry_logged || !atomic_load(&v->usable) || v->next_update == 0 ||
-                now < v->next_update)
+                now < v->next_update || newer_usable(src, h))
                 continue;
             format_utc(v->next_update, when, sizeof(when));
             log_warning("%s: the response in use expired at %s: no longer stapled; fetch a "

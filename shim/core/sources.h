@@ -15,15 +15,9 @@
 
 #include "config.h"
 #include "entry_index.h"
+#include "source_hooks.h"
 #include "source.h"
 #include "version.h"
-
-/* What the sources need from the store. */
-struct sources_hooks {
-    leaf_read_fn leaf_read;     /* who wants the entries' leaves; may be NULL */
-    void (*lock_checks)(void);  /* the lock every check holds: entries' certificates change */
-    void (*unlock_checks)(void); /* only under it */
-};
 
 /* sources_setup - the configuration to read (*cfg stays the store's: the initial load reads
  * its entries; sources keep their own copies of them) and the store's hooks (copied). Opens

@@ -22,8 +22,8 @@ struct version {
     time_t next_update; /* of its first SingleResponse, 0 when absent: for expiry messages */
     atomic_flag verdict_logged; /* a refusal (or revocation) of it was logged */
     atomic_flag good_logged;    /* that it is good for some certificate was logged */
-    _Atomic bool usable; /* passed every check for some certificate (set when bound) */
-    bool expiry_logged;  /* the store's reload_lock */
+    _Atomic bool usable;        /* passed every check for some certificate (set when bound) */
+    bool expiry_logged;         /* the store's reload_lock */
     size_t serial_count;
     uint64_t serials[]; /* serial_hash() of each SingleResponse's certificate */
 };

@@ -2,7 +2,8 @@
 # demo.sh - `make demo`: the whole pipeline on loopback. A throwaway CA and certificate; the
 # CA's OCSP responder (`openssl ocsp`); `ocspstaple fetch` getting the response; an unmodified
 # `openssl s_server` under the shim; `openssl s_client -status` showing the stapled response;
-# `ocspstaple check` telling what is stapled. Everything is stopped and removed afterwards.
+# `ocspstaple check` telling what is stapled, of the files and of the running server.
+# Everything is stopped and removed afterwards.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -91,5 +92,9 @@ fi
 
 say "ocspstaple check: what the shim staples, for people and for monitoring"
 "$ROOT/build/ocspstaple" check -c "$WORK/ocspstaple.conf" | sed 's/^/    /'
+
+say "ocspstaple check --connect 127.0.0.1:$port: what the running server staples, judged end to end"
+"$ROOT/build/ocspstaple" check -c "$WORK/ocspstaple.conf" --connect "127.0.0.1:$port" |
+    sed 's/^/    /'
 
 say "Result: the server stapled a validated, good OCSP response (the server binary was not modified)"

@@ -3,20 +3,20 @@
 # installed. On Debian or Ubuntu as root, missing packages are installed with apt-get;
 # elsewhere the missing ones are listed and the script fails.
 #
-# The test list holds real daemons (Postfix, Dovecot, stunnel4, squid, Redis, HAProxy, nginx,
-# lighttpd, PostgreSQL, vsftpd) that the tests run as private instances on loopback ports.
-# Installing them must not leave a system instance behind: while apt-get runs, /usr/sbin/policy-rc.d
-# refuses every service start (an existing policy-rc.d is set aside and put back afterwards),
-# Postfix is preseeded to "No configuration", and the daemons this script installed are
-# disabled (and stopped, under a running systemd).
+# The test list holds real daemons (Postfix, Dovecot with imap and pop3, stunnel4, squid, Redis,
+# HAProxy, nginx, lighttpd, PostgreSQL, vsftpd) that the tests run as private instances on
+# loopback ports. Installing them must not leave a system instance behind: while apt-get runs,
+# /usr/sbin/policy-rc.d refuses every service start (an existing policy-rc.d is set aside and
+# put back afterwards), Postfix is preseeded to "No configuration", and the daemons this script
+# installed are disabled (and stopped, under a running systemd).
 #
 #   tests/helpers/install-deps.sh build|test|lint
 set -eu
 
 want=${1:-test}
 build_pkgs="gcc libc6-dev make pkg-config libssl-dev libconfig-dev openssl"
-daemon_pkgs="postfix dovecot-imapd stunnel4 squid redis-server haproxy nginx-light lighttpd \
-lighttpd-mod-openssl postgresql vsftpd"
+daemon_pkgs="postfix dovecot-imapd dovecot-pop3d stunnel4 squid redis-server haproxy nginx-light \
+lighttpd lighttpd-mod-openssl postgresql vsftpd"
 # util-linux: setpriv, unshare; mount: mount (a private /dev for the syslog tests). Not in
 # every minimal root (debootstrap --variant=minbase of Debian 12 has no mount).
 test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
@@ -95,7 +95,7 @@ apt-get install -y -qq --no-install-recommends $missing >/dev/null
 for p in $daemons; do
     case $p in
         postfix) units="postfix.service postfix@-.service" sysv=postfix ;;
-        dovecot-imapd) units="dovecot.service dovecot.socket" sysv=dovecot ;;
+        dovecot-imapd | dovecot-pop3d) units="dovecot.service dovecot.socket" sysv=dovecot ;;
         stunnel4) units="stunnel.target stunnel4.service" sysv=stunnel4 ;;
         squid) units="squid.service" sysv=squid ;;
         redis-server) units="redis-server.service" sysv=redis-server ;;

@@ -293,8 +293,7 @@ int main(int argc, char **argv)
         } else if (strcmp(opt, "--key") == 0 && pair_count < 4) {
             key_paths[pair_count] = val;
             pairs[pair_count++].key = read_key(val);
-        }
-        else if (strcmp(opt, "--chain") == 0) {
+        } else if (strcmp(opt, "--chain") == 0) {
             chain = sk_X509_new_null();
             sk_X509_push(chain, read_cert(val));
         } else if (strcmp(opt, "--sni") == 0) {
