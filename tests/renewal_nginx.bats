@@ -26,6 +26,10 @@ setup_file() {
         return 0
     fi
     export D="$BATS_FILE_TMPDIR"
+    # nginx gives its workers a fresh environment (TZ and its `env` directives only): there
+    # OCSPSTAPLE_LOG_TARGET is gone, and a configuration applied by a worker logs where the file
+    # says. The file says stderr, which nginx points at its error log.
+    export CONF_HEADER='log_target = "stderr";'
     renewal_setup
     local d
     d=$(server_dir main)

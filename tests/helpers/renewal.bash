@@ -129,12 +129,14 @@ le_renew() {
 
 # --- the shim's configuration -----------------------------------------------------------------
 
-# write_shim_conf [second] - $D/ocspstaple.conf, replaced atomically: the live/mail entry
+# write_shim_conf [second] - $D/ocspstaple.conf, replaced atomically: $CONF_HEADER first when
+# set (the test file's own settings, e.g. log_target), the live/mail entry
 # (responder: $RESPONDER_URL, fixed when the file is set up, for `ocspstaple fetch`), and with
 # "second" the entry of the second certificate too. Sets CONF_LINES (its number of lines).
 write_shim_conf() {
     local tmp="$D/ocspstaple.conf.new"
     {
+        [ -z "${CONF_HEADER:-}" ] || echo "$CONF_HEADER"
         # (A responder that is down costs fetch this long: the tests stop theirs.)
         echo "fetch_timeout = 2;"
         echo "staples = ("
@@ -406,7 +408,7 @@ renew_certbot_order() {
     run ocspstaple_cmd check -c "$D/ocspstaple.conf"
     assert_failure
     if connect_supported; then
-        run ocspstaple_cmd check --connect "127.0.0.1:$PORT" "${CHECK_ARGS[@]}"
+        run ocspstaple_cmd check -c "$D/ocspstaple.conf" --connect "127.0.0.1:$PORT" "${CHECK_ARGS[@]}"
         assert_failure
     fi
     # The hourly timer's `ocspstaple fetch`, against OpenSSL's responder answering from the
@@ -425,7 +427,7 @@ renew_certbot_order() {
     run ocspstaple_cmd check -c "$D/ocspstaple.conf"
     assert_success
     if connect_supported; then
-        run ocspstaple_cmd check --connect "127.0.0.1:$PORT" "${CHECK_ARGS[@]}"
+        run ocspstaple_cmd check -c "$D/ocspstaple.conf" --connect "127.0.0.1:$PORT" "${CHECK_ARGS[@]}"
         assert_success
     fi
 }
