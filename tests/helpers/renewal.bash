@@ -45,7 +45,10 @@ le_init() {
 
 # le_issue NAME [muststaple] - a new certificate for NAME.example.test from the CA, with a new
 # EC key and a new random serial, as archive/NAME/{cert,chain,fullchain,privkey}N.pem (N one
-# more than the last); added to the CA's index as valid. Prints N.
+# more than the last); added to the CA's index as valid. Prints N. The files are readable by
+# all: stunnel (setuid stunnel4) and lighttpd (www-data) read the key again on their reload
+# after dropping their privileges (certbot's keys are root's alone: such servers then need a
+# group that may read them).
 le_issue() {
     local name=$1 must=${2:-} a n serial end
     a="$D/le/archive/$name"
