@@ -136,17 +136,18 @@ EOF
     assert_output --partial "$CONF:6: pattern $BATS_TEST_TMPDIR/ssl/cert-*.crt matches no certificate"
 }
 
-@test "a pattern that matches nothing is a warning, not OK; a missing directory too" {
+@test "a pattern that matches nothing is never OK (critical when nothing else staples); a missing directory too" {
     mkdir -p "$LE/live"
     echo "readme" > "$LE/live/README"
     conf_certbot
     run ocspstaple_cmd check -c "$CONF"
-    assert_failure 1
-    assert_output --partial "WARNING"
+    assert_failure 2
+    assert_output --partial "CRITICAL"
     assert_output --partial "$CONF:2: pattern $LE/live/*/fullchain.pem matches no certificate"
+    assert_output --partial "nothing to staple: the configuration's patterns match no certificate"
     rm -rf "$LE"
     run ocspstaple_cmd check -c "$CONF"
-    assert_failure 1
+    assert_failure 2
     assert_output --partial "matches no certificate ($LE/live does not exist)"
     # fetch says so too, and has nothing to fetch.
     run ocspstaple_cmd fetch -c "$CONF"

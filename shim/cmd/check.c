@@ -302,6 +302,9 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
         config_free(&run.cfg);
         return report->exit_code;
     }
+    size_t patterns = 0;
+    for (size_t i = 0; i < run.cfg.entry_count; i++)
+        patterns += run.cfg.entries[i].is_pattern;
     patterns_expand(&run.cfg); /* each certificate a pattern matches is checked as an entry */
     run.policy.verify = run.cfg.verify;
     run.policy.skew = run.cfg.skew;
@@ -359,7 +362,11 @@ int check_run(const char *config_path, long warn_seconds, struct check_report *r
     if (report->certificate_count == 0 && skipped == 0) {
         /* Nothing the shim could staple for any certificate: never OK. */
         char what[600];
-        if (run.cfg.entry_count == 0 && run.cfg.response_dir == NULL)
+        if (run.cfg.entry_count == 0 && run.cfg.response_dir == NULL && patterns > 0)
+            snprintf(what, sizeof(what),
+                     "nothing to staple: the configuration's patterns match no certificate, "
+                     "and it has no other entries and no response_dir");
+        else if (run.cfg.entry_count == 0 && run.cfg.response_dir == NULL)
             snprintf(what, sizeof(what),
                      "nothing to staple: the configuration has no `staples` "
                      "entries and no response_dir");
