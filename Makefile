@@ -80,7 +80,7 @@ TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse $(BUILD)/test
                $(BUILD)/tests/dlopen_host $(BUILD)/tests/exit_host $(BUILD)/tests/signal_host \
                $(BUILD)/tests/dlclose_host
 
-.PHONY: all check demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
+.PHONY: all check check-threads demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
 
 SHIM_OBJECTS := $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so \
                 $(BUILD)/libocspstaple-libconfig.so
@@ -174,9 +174,22 @@ test-deps:
 
 # The suite finds the objects through OCSPSTAPLE_BUILD; with SANITIZE it preloads the sanitizer
 # runtime into every host and fails any test whose processes reported an error.
+#   make check TESTS="tests/a.bats tests/b.bats"   only those files
+# THREAD_TESTS: the files whose hosts or command run threads against the shared state (the
+# reloader and the handshakes, fork and exit around them, the fetch workers): what
+# ThreadSanitizer can say something about. .ci/run gives them to the TSan run only, to keep
+# within its time budget; the other files run plainly and under ASan+UBSan.
+TESTS        ?= tests/
+THREAD_TESTS := tests/allocators.bats tests/exit.bats tests/faults.bats tests/fetch.bats \
+                tests/hostcb.bats tests/hosts.bats tests/interpose.bats tests/reload.bats \
+                tests/renewal.bats tests/scale.bats tests/signals.bats tests/sni.bats \
+                tests/stapling.bats tests/haproxy.bats tests/redis.bats tests/nginx.bats
 check: test-deps
 	$(MAKE) all test-programs
-	OCSPSTAPLE_BUILD=$(BUILD) OCSPSTAPLE_SANITIZE=$(SANITIZE) bats --timing tests/
+	OCSPSTAPLE_BUILD=$(BUILD) OCSPSTAPLE_SANITIZE=$(SANITIZE) bats --timing $(TESTS)
+
+check-threads:
+	$(MAKE) check TESTS="$(THREAD_TESTS)"
 
 demo: test-deps
 	$(MAKE) all

@@ -160,3 +160,17 @@ void dir_scan_pass(struct changes *changed)
         refresh_now(sources_at(DS.sweep_cursor++), pass, changed, false);
     }
 }
+
+bool dir_scan_any_changed(void)
+{
+    for (size_t k = 0; k < dir_handle_count(); k++) {
+        struct dir_handle *d = dir_handle_at(k);
+        struct stat st;
+        if (d->fd < 0 || fstat(d->fd, &st) != 0)
+            continue; /* unreachable: the pass would find nothing more */
+        struct file_id id = file_id_of(&st);
+        if (!d->listed || !same_file(&id, &d->seen))
+            return true;
+    }
+    return false;
+}

@@ -29,4 +29,8 @@ void dir_scan_first_listing(void);
  * the sweep. The sources with a new version go to *changed. */
 void dir_scan_pass(struct changes *changed);
 
+/* dir_scan_any_changed - whether some directory's status differs from its last listing, or it
+ * was never listed (one fstat of its handle each; no dir_handles_check needed). */
+bool dir_scan_any_changed(void);
+
 #endif

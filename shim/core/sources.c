@@ -177,6 +177,11 @@ void sources_log_expiries(void)
         }
 }
 
+bool sources_dirs_changed(void)
+{
+    return dir_scan_any_changed();
+}
+
 size_t sources_loaded(void)
 {
     return SRC.loaded_count;

@@ -46,6 +46,10 @@ bool sources_load_more(const struct timespec *deadline, struct changes *changed)
  * changed, reread (dir_scan.h). What changed goes to *changed. */
 void sources_refresh(struct changes *changed);
 
+/* sources_dirs_changed - whether a directory the sources are read from changed since it was
+ * last listed (one fstat per directory; no pass needed before). */
+bool sources_dirs_changed(void);
+
 /* sources_log_expiries - one line when a response that was in use reaches its nextUpdate. */
 void sources_log_expiries(void);
 

@@ -402,17 +402,23 @@ static void adopt_clone(pid_t me)
 
 /* refresh_if_stale - the first handshake of a forked or cloned process: what it inherited may
  * be as old as the parent's last pass, or older (a parent that never handshakes, a worker made
- * long ago); when that is more than a reload interval ago, look at the files now, before
- * anything is stapled (a revoked replacement must end a good staple in every process). */
+ * long ago); when that is more than a reload interval ago, or a directory changed since,
+ * look at the files now, before anything is stapled (a revoked replacement must end a good
+ * staple in every process). */
 static void refresh_if_stale(void)
 {
     if (!atomic_exchange(&S.new_process, false))
         return;
-    if (now_ms() - atomic_load(&S.last_pass_ms) <= RELOAD_INTERVAL_MS)
-        return;
+    bool old = now_ms() - atomic_load(&S.last_pass_ms) > RELOAD_INTERVAL_MS;
     pthread_mutex_lock(&S.reload_lock);
-    struct timespec deadline = deadline_in(INLINE_PASS_MS);
-    reload_pass_locked(atomic_load(&S.loaded) ? NULL : &deadline, true);
+    /* Younger than a reload interval, but a directory changed since the parent's last pass (a
+     * response renamed over, a certificate's symlink switched: one fstat per directory): look
+     * now too, or a child forked per connection could staple an older response after one
+     * forked a moment before had looked and stapled the newer. */
+    if (old || sources_dirs_changed()) {
+        struct timespec deadline = deadline_in(INLINE_PASS_MS);
+        reload_pass_locked(atomic_load(&S.loaded) ? NULL : &deadline, true);
+    }
     pthread_mutex_unlock(&S.reload_lock);
 }
 
