@@ -578,7 +578,7 @@ muststaple_renewal() {
     (
         while [ ! -e "$BATS_TEST_TMPDIR/stop" ]; do
             gnutls_must "$port" >> "$results"
-            sleep 0.1
+            sleep 0.05
         done
     ) 3>&- &
     loop=$!
