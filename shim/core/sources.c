@@ -104,12 +104,10 @@ bool sources_load_more(const struct timespec *deadline, struct changes *changed)
 
 void sources_refresh(struct changes *changed)
 {
-    struct cert_files_hooks h = {SRC.cfg->path, SRC.hooks.leaf_read, SRC.hooks.lock_checks,
-                                 SRC.hooks.unlock_checks};
     /* Certificates first: a renewed certificate and its new response, both replaced since the
      * last pass, are then judged together. */
     patterns_pass(SRC.cfg->path, &SRC.hooks, changed);
-    cert_files_pass(&h, changed);
+    cert_files_pass(SRC.cfg->path, &SRC.hooks, changed);
     dir_scan_pass(changed);
 }
 
