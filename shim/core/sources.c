@@ -131,9 +131,10 @@ void sources_apply_config(const struct config *next, struct changes *changed, si
     entry_set_apply(next->path, next->entries, next->entry_count, false, clean, &SRC.hooks, changed,
                     &r);
     if (r.kept_unlisted > 0)
-        log_warning("%s: %zu entr%s no longer in the configuration stay in use until it loads "
-                    "without problems",
-                    next->path, r.kept_unlisted, r.kept_unlisted == 1 ? "y" : "ies");
+        log_warning("%s: %zu entr%s no longer in the configuration (or not loadable as changed) "
+                    "%s in use until it loads without problems",
+                    next->path, r.kept_unlisted, r.kept_unlisted == 1 ? "y" : "ies",
+                    r.kept_unlisted == 1 ? "stays" : "stay");
     const char *old_dir = SRC.cfg->response_dir, *new_dir = next->response_dir;
     bool same_dir =
         old_dir == new_dir || (old_dir != NULL && new_dir != NULL && strcmp(old_dir, new_dir) == 0);
