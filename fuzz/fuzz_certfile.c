@@ -96,7 +96,7 @@ static void kept_free(struct kept *k)
 static int run_index(const struct staple_entry *e, struct kept *k, bool offer, bool claim,
                      bool *has_leaf, unsigned char fp[20])
 {
-    struct entry_cert_ops ops = {keep, offer ? known_text : NULL};
+    struct entry_cert_ops ops = {keep, offer ? known_text : NULL, NULL};
     memset(k, 0, sizeof(*k));
     k->claim = claim;
     return entry_index_certs("fuzz.conf", e, has_leaf, fp, &ops, k);

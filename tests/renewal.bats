@@ -238,7 +238,7 @@ staples = ( { certificate = "$LE/live/mail/fullchain.pem"; response = "$DIR/mail
 EOF
     sleep 3.5
     assert_stapled rsa-good.der
-    run grep -E "1 entry no longer in the configuration stay in use until it loads without problems" \
+    run grep -E "1 entry no longer in the configuration \(or not loadable as changed\) stays in use until it loads without problems" \
         "$SERVER_LOG"
     assert_success
     # Fixed: applied.
@@ -337,4 +337,32 @@ EOF2
     done
     run stapled_ec
     assert_failure
+}
+
+@test "inside a chroot: a changed configuration is read through the directory opened before it" {
+    mkdir -p "$BATS_TEST_TMPDIR/jail"
+    cp "$FX/rsa-good2.der" "$DIR/other.der"
+    start_tls_server "$CONF" --cert "$FX/rsa-chain.pem" --key "$FX/rsa.key" \
+        --chroot "$BATS_TEST_TMPDIR/jail"
+    assert_stapled rsa-good.der
+    change_conf <<EOF2
+staples = ( { certificate = "$LE/live/mail/fullchain.pem"; response = "$DIR/other.der"; } );
+EOF2
+    run eventually_stapled rsa-good2.der 4
+    assert_success
+    run grep -E "configuration changed: applied \(1 entry: 1 added, 1 removed\)" "$SERVER_LOG"
+    assert_success
+}
+
+@test "a changed entry whose new certificate cannot be read: the entry as it was stays stapled" {
+    start_renewing_host
+    assert_stapled rsa-good.der
+    change_conf <<EOF2
+staples = ( { certificate = "$LE/live/mail/missing.pem"; response = "$DIR/mail.der"; } );
+EOF2
+    run wait_for_log "$SERVER_LOG" "1 entry no longer in the configuration .* stays in use" 5
+    assert_success
+    run grep -E "live/mail/missing.pem: cannot be read" "$SERVER_LOG"
+    assert_success
+    assert_stapled rsa-good.der
 }

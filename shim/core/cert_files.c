@@ -107,15 +107,14 @@ static bool changed_file(const char *conf_path, const struct source *src, struct
 
 /* reindex - read src's files again and, when they hold other certificates now, make them the
  * entry's (under the checks' lock). Returns whether anything changed. */
-static bool reindex(const struct cert_files_hooks *hooks, struct source *src)
+static bool reindex(const char *conf_path, const struct sources_hooks *hooks, struct source *src)
 {
     struct entry_certs now;
     char desc[300];
-    if (entry_source_reindex(hooks->conf_path, src, hooks->leaf_read, &now, desc, sizeof(desc)) !=
-        0) {
+    if (entry_source_reindex(conf_path, src, hooks->leaf_read, &now, desc, sizeof(desc)) != 0) {
         bool writing = src->files[0].unsettled || src->files[1].unsettled;
         if (!writing) /* else read again at the next pass, once it is written */
-            log_warning("%s:%d: the certificates read before stay in use for %s", hooks->conf_path,
+            log_warning("%s:%d: the certificates read before stay in use for %s", conf_path,
                         src->entry->line, src->path);
         return false;
     }
@@ -148,10 +147,10 @@ static bool reindex(const struct cert_files_hooks *hooks, struct source *src)
     if (leaf_changed)
         log_info("%s:%d: certificate %s changed: now %s; stapled as soon as %s holds a good "
                  "response for it",
-                 hooks->conf_path, src->entry->line, src->entry->certificate,
+                 conf_path, src->entry->line, src->entry->certificate,
                  desc[0] ? desc : "(unreadable)", src->path);
     else
-        log_info("%s:%d: the issuer certificates of %s changed", hooks->conf_path, src->entry->line,
+        log_info("%s:%d: the issuer certificates of %s changed", conf_path, src->entry->line,
                  src->path);
     return true;
 }
@@ -173,31 +172,32 @@ static bool due(const struct source *src, bool all)
 }
 
 /* look_at - look at src's files, and re-index it when one changed. */
-static void look_at(const struct cert_files_hooks *hooks, struct source *src,
+static void look_at(const char *conf_path, const struct sources_hooks *hooks, struct source *src,
                     struct changes *changed)
 {
     bool changed_any = false;
     for (int k = 0; k < 2; k++)
         if (src->files[k].path != NULL)
-            changed_any |= changed_file(hooks->conf_path, src, &src->files[k]);
-    if (changed_any && reindex(hooks, src))
+            changed_any |= changed_file(conf_path, src, &src->files[k]);
+    if (changed_any && reindex(conf_path, hooks, src))
         changes_add(changed, src);
 }
 
-void cert_files_pass(const struct cert_files_hooks *hooks, struct changes *changed)
+void cert_files_pass(const char *conf_path, const struct sources_hooks *hooks,
+                     struct changes *changed)
 {
     size_t count = sources_count();
     bool all = count <= CERT_FILES_PER_PASS;
     for (size_t i = 0; i < count; i++) {
         struct source *src = sources_at(i);
         if (src->entry != NULL && due(src, all))
-            look_at(hooks, src, changed);
+            look_at(conf_path, hooks, src, changed);
     }
     for (size_t k = 0; !all && k < CERT_FILES_PER_PASS; k++) {
         if (CF.cursor >= count)
             CF.cursor = 0;
         struct source *src = sources_at(CF.cursor++);
         if (src->entry != NULL)
-            look_at(hooks, src, changed);
+            look_at(conf_path, hooks, src, changed);
     }
 }

@@ -12,26 +12,20 @@
 
 #include "entry_index.h"
 #include "source.h"
-
-/* What a pass needs from the store: where the new leaves go, and the lock every check holds
- * (an entry's certificates change only under it). */
-struct cert_files_hooks {
-    const char *conf_path;
-    leaf_read_fn leaf_read; /* may be NULL */
-    void (*lock_checks)(void);
-    void (*unlock_checks)(void);
-};
+#include "source_hooks.h"
 
 /* cert_files_watch - start watching the files of entry source `src` (just indexed): their
  * directories' handles (kept across a chroot; up to a bound, beyond which files are looked at
  * by path, to spare the host's descriptors) and their state as of now. */
 void cert_files_watch(struct source *src);
 
-/* cert_files_pass - after dir_handles_check() in a pass: look at the entries' files (every one
+/* cert_files_pass - after dir_handles_check() in a pass, for the configuration `conf_path`
+ * (messages): look at the entries' files (every one
  * in a configuration of up to CERT_FILES_PER_PASS files; else those whose directory changed,
  * and that many more in turn) and re-index the entries whose files changed; those go to
  * *changed. A file that cannot be read is reported once, and the certificates read before
  * stay in use. */
-void cert_files_pass(const struct cert_files_hooks *hooks, struct changes *changed);
+void cert_files_pass(const char *conf_path, const struct sources_hooks *hooks,
+                     struct changes *changed);
 
 #endif

@@ -28,11 +28,19 @@ void dir_handles_setup(void)
     }
 }
 
-struct dir_handle *dir_get(const char *path)
+struct dir_handle *dir_find(const char *path)
 {
     for (size_t i = 0; i < D.count; i++)
         if (strcmp(D.dirs[i]->path, path) == 0)
             return D.dirs[i];
+    return NULL;
+}
+
+struct dir_handle *dir_get(const char *path)
+{
+    struct dir_handle *known = dir_find(path);
+    if (known != NULL)
+        return known;
     struct dir_handle **grown = realloc(D.dirs, (D.count + 1) * sizeof(struct dir_handle *));
     struct dir_handle *d = calloc(1, sizeof(*d));
     if (grown != NULL)

@@ -39,6 +39,10 @@ void dir_handles_setup(void);
  * logged; the handle then has fd -1) and shared afterwards. NULL when out of memory. */
 struct dir_handle *dir_get(const char *path);
 
+/* dir_find - the handle for directory `path` if one was opened, else NULL (nothing is opened:
+ * after a chroot the path may lead nowhere). */
+struct dir_handle *dir_find(const char *path);
+
 /* dir_handles_check - at the start of a pass: every directory's pass_fd, checked once for the
  * whole pass (three system calls per directory) rather than once per file. */
 void dir_handles_check(void);

@@ -130,7 +130,8 @@ static int keep_cert(const unsigned char *der, size_t len, const char *file, boo
 }
 
 /* locate_cert_file - entry_index_certs's callback: a file of the source being reindexed is
- * read through its directory's handle (the process may be in a chroot by now). */
+ * read through its directory's handle (the process may be in a chroot by now), as is a file of
+ * a new entry in a directory opened before. */
 static int locate_cert_file(const char *file, const char **name, void *arg)
 {
     const struct indexing *ix = arg;
@@ -142,8 +143,21 @@ static int locate_cert_file(const char *file, const char **name, void *arg)
             return f->dir->pass_fd;
         }
     }
+    /* A new entry (a reloaded configuration) whose file is in a directory opened before: read
+     * through it, which also works inside a chroot. */
+    const char *slash = strrchr(file, '/');
+    char dir[4096];
     *name = file;
-    return AT_FDCWD;
+    if (slash == NULL || slash[1] == '\0' || (size_t)(slash - file) >= sizeof(dir))
+        return AT_FDCWD;
+    size_t len = slash == file ? 1 : (size_t)(slash - file);
+    memcpy(dir, file, len);
+    dir[len] = '\0';
+    struct dir_handle *d = dir_find(dir);
+    if (d == NULL || d->pass_fd < 0)
+        return AT_FDCWD;
+    *name = slash + 1;
+    return d->pass_fd;
 }
 
 static const struct entry_cert_ops index_ops = {keep_cert, known_chain_text, locate_cert_file};

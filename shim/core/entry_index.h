@@ -17,7 +17,6 @@
 #include "source.h"
 #include "source_hooks.h"
 
-
 /* entry_source_add - the source of entry `e` of the configuration at `conf_path`, with its
  * certificates indexed, listed among the sources; its leaf handed to `leaf_read` (may be
  * NULL). The source takes what *e owns (*e is left zeroed: configurations of thousands of

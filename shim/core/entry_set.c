@@ -75,10 +75,26 @@ void entry_set_apply(const char *conf_path, struct staple_entry *list, size_t n,
         goto out;
     }
     match(list, n, from_patterns, hooks, matched, gone);
+    /* New entries first: one that cannot be loaded (a certificate file unreadable) is as a
+     * problem of the file, and the entries no longer listed are then kept too. */
+    size_t failed = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (matched[j] || list[j].is_pattern)
+            continue;
+        struct source *src = entry_source_add(conf_path, &list[j], hooks->leaf_read);
+        if (src == NULL) {
+            failed++;
+            continue;
+        }
+        cert_files_watch(src);
+        source_refresh(src, true);
+        changes_add(changed, src);
+        result->added++;
+    }
     for (size_t k = 0; k < count; k++) {
         if (!gone[k])
             continue;
-        if (!may_remove) {
+        if (!may_remove || failed > 0) {
             result->kept_unlisted++;
             continue;
         }
@@ -87,17 +103,6 @@ void entry_set_apply(const char *conf_path, struct staple_entry *list, size_t n,
         result->removed++;
     }
     sources_unlist_retired();
-    for (size_t j = 0; j < n; j++) {
-        if (matched[j] || list[j].is_pattern)
-            continue;
-        struct source *src = entry_source_add(conf_path, &list[j], hooks->leaf_read);
-        if (src == NULL)
-            continue;
-        cert_files_watch(src);
-        source_refresh(src, true);
-        changes_add(changed, src);
-        result->added++;
-    }
 out:
     free(matched);
     free(gone);

@@ -26,7 +26,8 @@ struct entry_set_result {
  * pattern; else the configuration's own) match list[0..n): sources of entries not in the list
  * are retired when `may_remove` (else kept, and counted), entries not yet loaded become
  * sources (taking what the list's entry owns; pattern entries of the list are left alone).
- * What changed goes to *changed. */
+ * An entry that cannot be loaded counts as a problem: then nothing is retired either. What
+ * changed goes to *changed. */
 void entry_set_apply(const char *conf_path, struct staple_entry *list, size_t n, bool from_patterns,
                      bool may_remove, const struct sources_hooks *hooks, struct changes *changed,
                      struct entry_set_result *result);

@@ -104,12 +104,10 @@ bool sources_load_more(const struct timespec *deadline, struct changes *changed)
 
 void sources_refresh(struct changes *changed)
 {
-    struct cert_files_hooks h = {SRC.cfg->path, SRC.hooks.leaf_read, SRC.hooks.lock_checks,
-                                 SRC.hooks.unlock_checks};
     /* Certificates first: a renewed certificate and its new response, both replaced since the
      * last pass, are then judged together. */
     patterns_pass(SRC.cfg->path, &SRC.hooks, changed);
-    cert_files_pass(&h, changed);
+    cert_files_pass(SRC.cfg->path, &SRC.hooks, changed);
     dir_scan_pass(changed);
 }
 
@@ -133,9 +131,10 @@ void sources_apply_config(const struct config *next, struct changes *changed, si
     entry_set_apply(next->path, next->entries, next->entry_count, false, clean, &SRC.hooks, changed,
                     &r);
     if (r.kept_unlisted > 0)
-        log_warning("%s: %zu entr%s no longer in the configuration stay in use until it loads "
-                    "without problems",
-                    next->path, r.kept_unlisted, r.kept_unlisted == 1 ? "y" : "ies");
+        log_warning("%s: %zu entr%s no longer in the configuration (or not loadable as changed) "
+                    "%s in use until it loads without problems",
+                    next->path, r.kept_unlisted, r.kept_unlisted == 1 ? "y" : "ies",
+                    r.kept_unlisted == 1 ? "stays" : "stay");
     const char *old_dir = SRC.cfg->response_dir, *new_dir = next->response_dir;
     bool same_dir =
         old_dir == new_dir || (old_dir != NULL && new_dir != NULL && strcmp(old_dir, new_dir) == 0);
