@@ -4,7 +4,9 @@
 # smtpd_tls_chain_files = .../live/mail/privkey.pem, .../live/mail/fullchain.pem from a certbot
 # tree, the shim from main.cf's import_environment (the shipped lines), reloaded the way its
 # operators reload it: `postfix reload`. A second certificate is chosen by SNI
-# (tls_server_sni_maps), not configured in the shim at first. The steps are
+# (tls_server_sni_maps), not configured in the shim at first; its entry names a copy of it in
+# the responses' directory, which the running smtpd processes opened before their chroot (an
+# entry in a directory they never opened has a test of its own). The steps are
 # tests/helpers/renewal.bash's; the shim logs to syslog (a private /dev/log).
 #
 # Process model: the master forks an smtpd per connection as needed (execve: each loads the
@@ -31,6 +33,11 @@ setup_file() {
     postmap -c "$D/sni" -F "hash:$D/sni/map"
     open_for_daemons "$D/sni"
     chmod o+r "$D/sni/map.db"
+    # The second entry's certificate (the same as the SNI map's) beside the responses: in a
+    # directory the chrooted smtpd processes opened before their chroot (see the test of a
+    # directory they did not open, below).
+    cp "$FX/other-chain.pem" "$D/resp/other-chain.pem"
+    chmod o+r "$D/resp/other-chain.pem"
     # The later smtpd_tls_chain_files overrides start_postfix's own (the last one wins).
     start_postfix main "$D/ocspstaple.conf" "smtpd_tls_chain_files = $D/le/live/mail/privkey.pem, $D/le/live/mail/fullchain.pem
 tls_server_sni_maps = hash:$D/sni/map"
@@ -48,6 +55,7 @@ setup() {
     CHECK_ARGS=(--starttls smtp)
     SECOND_PORT=$PORT
     SECOND_ARGS=(-starttls smtp -servername other.example.test)
+    SECOND_CERT="$D/resp/other-chain.pem"
     SHIMLOG="$D/syslog.txt"
     ONE_PROCESS=0
 }
@@ -76,6 +84,26 @@ after_reload() {
 
 @test "an entry added to the running Postfix's shim configuration is stapled within 3 s; a broken one keeps the last good, logged once per smtpd" {
     config_change
+}
+
+@test "an entry added whose certificate is in a directory no running smtpd opened before its chroot: they say they cannot read it; the smtpd processes postfix reload starts staple it" {
+    local other
+    other=$(openssl x509 -in "$FX/other.pem" -noout -serial | sed 's/^serial=//')
+    # (Without the entry the test before added: its running smtpd drops it within a second.)
+    write_shim_conf
+    run eventually_unstapled "$other" "$WITHIN" "$SECOND_PORT" "${SECOND_ARGS[@]}"
+    assert_success
+    SECOND_CERT="$FX/other-chain.pem" write_shim_conf second
+    run eventually_logged "$WITHIN" "$FX/other-chain.pem: cannot be read"
+    assert_success
+    run serves_unstapled "$other" 2 "$SECOND_PORT" "${SECOND_ARGS[@]}"
+    assert_success
+    run reload_server
+    assert_success
+    run after_reload
+    assert_success
+    run eventually_serves_stapled "$other" "$WITHIN" "$SECOND_PORT" "${SECOND_ARGS[@]}"
+    assert_success
 }
 
 @test "a revoked replacement: no handshake staples good, in running smtpd processes or in those started after postfix reload" {

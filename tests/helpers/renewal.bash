@@ -15,6 +15,7 @@
 #                 `ocspstaple check --connect` (e.g. --starttls smtp)
 #   SECOND_PORT, SECOND_ARGS  where and how the second certificate ($FX/other-chain.pem, not
 #                 in the configuration at first) is served: another port, or SNI
+#   SECOND_CERT   the file the second entry names (default $FX/other-chain.pem)
 #   SHIMLOG       the files the shim's lines of the server end up in (space-separated)
 #   ONE_PROCESS   1 when one process serves every connection (each message must appear once)
 #   NEW_PROCESS_PER_CONNECTION  1 when every connection gets a new process (Dovecot's login
@@ -146,7 +147,8 @@ write_shim_conf() {
         printf '    { certificate = "%s"; response = "%s"; responder = "%s"; }' \
             "$D/le/live/mail/fullchain.pem" "$D/resp/mail.der" "$RESPONDER_URL"
         if [ "${1:-}" = second ]; then
-            printf ',\n    { certificate = "%s"; response = "%s"; }' "$FX/other-chain.pem" "$D/resp/other.der"
+            printf ',\n    { certificate = "%s"; response = "%s"; }' "${SECOND_CERT:-$FX/other-chain.pem}" \
+                "$D/resp/other.der"
         fi
         if [ -e "$D/le/live/must/fullchain.pem" ]; then
             printf ',\n    { certificate = "%s"; response = "%s"; }' "$D/le/live/must/fullchain.pem" \
@@ -261,6 +263,23 @@ serves_unstapled() {
             echo "handshake $i: served ${SERVED:-nothing} (want $serial), staple ${STAPLED:-none} (${STAPLE_STATUS:-no status})" >&2
             return 1
         fi
+    done
+}
+
+# eventually_unstapled SERIAL LIMIT PORT [s_client args...] - until a handshake serves SERIAL
+# with no staple, within LIMIT seconds.
+eventually_unstapled() {
+    local serial=$1 limit=$2 port=$3 end
+    shift 3
+    end=$(($(now_ms) + limit * 1000))
+    while :; do
+        observe "$port" "$@"
+        [ "$SERVED" = "$serial" ] && [ -z "$STAPLED" ] && return 0
+        if [ "$(now_ms)" -gt "$end" ]; then
+            echo "after ${limit} s, still served ${SERVED:-nothing} with staple ${STAPLED:-none} (want $serial without one)" >&2
+            return 1
+        fi
+        sleep 0.2
     done
 }
 
