@@ -301,3 +301,13 @@ CONF
     assert_output --partial "setting 'fetch_per_responder': must be between 1 and 64"
     [ "$(requests method | wc -l)" -eq 3 ]
 }
+
+@test "the tests' responder listens on 127.0.0.1 only (not every address, as openssl ocsp -port would)" {
+    start_responder index.txt
+    local hex
+    hex=$(printf '%04X' "$RESPONDER_PORT")
+    # Listening sockets (state 0A) on the port, by local address, IPv4 and IPv6.
+    run awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { print $2 }' \
+        /proc/net/tcp $([ -e /proc/net/tcp6 ] && echo /proc/net/tcp6)
+    assert_output "0100007F:$hex"
+}
