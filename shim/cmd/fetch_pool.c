@@ -15,6 +15,7 @@
  */
 #include "fetch_pool.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,7 +179,8 @@ int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limi
     /* `total` requests in flight, and as many workers again to check and write the answers
      * meanwhile (see above). */
     p.max_in_flight = lim->total > 0 ? lim->total : 1;
-    size_t want = 2 * (size_t)p.max_in_flight < count ? 2 * (size_t)p.max_in_flight : count;
+    int workers = p.max_in_flight > INT_MAX / 2 ? INT_MAX : 2 * p.max_in_flight;
+    size_t want = (size_t)workers < count ? (size_t)workers : count;
     have_lock = pthread_mutex_init(&p.lock, NULL) == 0;
     have_cond = have_lock && pthread_cond_init(&p.changed, NULL) == 0;
     if (have_cond && group(&p, count) == 0 && (threads = calloc(want, sizeof(*threads))) != NULL)
