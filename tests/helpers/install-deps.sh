@@ -19,7 +19,7 @@ daemon_pkgs="postfix dovecot-imapd dovecot-pop3d stunnel4 squid redis-server hap
 # util-linux: setpriv, unshare; mount: mount (a private /dev for the syslog tests). Not in
 # every minimal root (debootstrap --variant=minbase of Debian 12 has no mount).
 test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
-util-linux mount groff-base valgrind libjemalloc2 libtcmalloc-minimal4 $daemon_pkgs"
+util-linux mount groff-base valgrind strace libjemalloc2 libtcmalloc-minimal4 $daemon_pkgs"
 lint_pkgs="$build_pkgs clang-tidy cppcheck"
 case $want in
     build) pkgs=$build_pkgs ;;
