@@ -238,13 +238,18 @@ uninstall:
 # a copy of the tree without build directories and .git, in $(DEB_DIR)/src, because
 # dpkg-buildpackage cleans its tree (make clean) and writes its results beside it: they land in
 # $(DEB_DIR) (the .deb, its -dbgsym .deb, .buildinfo, .changes), and the copy is removed.
+# The package is built as the distribution builds it: from an empty environment but PATH,
+# HOME and DEB_BUILD_OPTIONS, not with this make's command-line variables (SANITIZE=, WERROR=,
+# CFLAGS=, all exported to its recipes) nor a CFLAGS of the caller's environment (debhelper
+# would keep it instead of dpkg-buildflags' hardening flags).
 DEB_DIR     ?= build/deb
 deb:
 	@tests/helpers/install-deps.sh deb
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_DIR)/src
 	tar -c --exclude=./build --exclude='./build-*' --exclude=./.git . | tar -x -C $(DEB_DIR)/src
-	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
+	cd $(DEB_DIR)/src && env -i PATH="$$PATH" HOME="$$HOME" DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:-}" \
+	    dpkg-buildpackage -us -uc -b
 	rm -rf $(DEB_DIR)/src
 	@ls $(DEB_DIR)/*.deb
 
