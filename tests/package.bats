@@ -2,7 +2,8 @@
 # The Debian package (debian/, `make deb`): built, lintian-clean, the files where the README
 # says, then installed with apt-get into a fresh minimal root of this machine's Debian release
 # (debootstrap from Debian's archive), stapling there from the installed paths, removed
-# (configuration and responses kept) and purged (nothing of it left).
+# (configuration and responses kept) and purged (nothing of it left); last, the source built
+# in that root with build-essential and its Build-Depends alone.
 #
 # The package is built once and the root made once, in setup_file (debootstrap takes most of
 # the file's 1 to 2 minutes); the tests run in order on that one root. Nothing is cached
@@ -270,4 +271,23 @@ EOF
     # Nor anything in the databases dpkg and debconf keep about it.
     run find "$FRESH_ROOT/var/lib/dpkg/info" -name 'ocspstaple*'
     assert_output ""
+}
+
+@test "the source builds in the fresh root with build-essential and its Build-Depends alone" {
+    need_root
+    [ -f "$DEB" ] || skip "no package was built (see the first test)"
+    # After the purge test: what it installs here would spoil that test's file lists.
+    local src="$FRESH_ROOT/tmp/pkgbuild/ocspstaple-$PKG_VERSION"
+    mkdir -p "$src"
+    (cd "$ROOT" && tar -c --exclude=./build --exclude='./build-*' --exclude=./.git .) | tar -x -C "$src"
+    run in_root sh -c "apt-get install -y -qq --no-install-recommends build-essential > /dev/null &&
+        cd /tmp/pkgbuild/ocspstaple-$PKG_VERSION && apt-get build-dep -y -qq --no-install-recommends ./ > /dev/null &&
+        dpkg-buildpackage -us -uc -b 2>&1"
+    assert_success
+    local built="$FRESH_ROOT/tmp/pkgbuild/$(basename "$DEB")"
+    [ -f "$built" ]
+    # The same files and the same dependencies as the package built on this machine.
+    run diff <(dpkg-deb -c "$DEB" | awk '{ print $1, $NF }') <(dpkg-deb -c "$built" | awk '{ print $1, $NF }')
+    assert_success
+    [ "$(dpkg-deb -f "$DEB" Depends)" = "$(dpkg-deb -f "$built" Depends)" ]
 }
