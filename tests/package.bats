@@ -209,8 +209,12 @@ $(basename "$DEB")"
     run in_root ocspstaple --version
     assert_success
     assert_output "ocspstaple $PKG_VERSION"
-    # Installed, not enabled: no timers.target.wants link, no state saying enabled.
+    # Installed, not enabled: no timers.target.wants link, no state saying enabled (the
+    # maintainer scripts' deb-systemd-helper is in every root: init-system-helpers is required).
     [ -f "$FRESH_ROOT/lib/systemd/system/ocspstaple-fetch.timer" ]
+    [ -x "$FRESH_ROOT/usr/bin/deb-systemd-helper" ]
+    run in_root deb-systemd-helper is-enabled ocspstaple-fetch.timer
+    assert_failure
     [ ! -e "$FRESH_ROOT/etc/systemd/system/timers.target.wants/ocspstaple-fetch.timer" ]
     run find "$FRESH_ROOT/etc/systemd" -name 'ocspstaple*'
     assert_output ""
