@@ -99,9 +99,11 @@ $(BUILD)/scope/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(folder_inc) $(CFLAGS) -c -o $@ $<
 
+# The command knows where the shim is installed (`ocspstaple enable` writes that path): build
+# with the PREFIX/LIBDIR/PKGLIBDIR that `make install` (or the package) will use.
 $(BUILD)/cmd/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(folder_inc) $(CFLAGS) -fPIE -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(folder_inc) -DOCSPSTAPLE_PKGLIBDIR='"$(PKGLIBDIR)"' $(CFLAGS) -fPIE -c -o $@ $<
 
 $(BUILD)/ocspstaple: $(CMD_OBJ)
 	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $(CMD_OBJ) $(CONFIG_LIBS) $(SSL_LIBS)
