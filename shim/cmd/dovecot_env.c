@@ -15,16 +15,22 @@ int dovecot_speaks_24(char *version, size_t vsize, char *why, size_t whylen)
 {
     const char *argv[] = {"dovecot", "--version", NULL};
     struct subprocess_result r;
-    int major = 0, minor = 0, rc = -1;
+    int rc = -1;
     if (subprocess_run(argv, &r, why, whylen) != 0)
         return -1;
     snprintf(version, vsize, "%.*s", (int)strcspn(r.out, " \n"), r.out);
     if (r.status != 0)
         subprocess_describe(argv, &r, why, whylen);
-    else if (sscanf(r.out, "%d.%d", &major, &minor) != 2)
-        snprintf(why, whylen, "`dovecot --version` said '%s', not a version", version);
-    else
-        rc = major > 2 || (major == 2 && minor >= 4);
+    else {
+        char *end;
+        long major = strtol(r.out, &end, 10), minor = -1;
+        if (end != r.out && *end == '.')
+            minor = strtol(end + 1, &end, 10);
+        if (minor < 0)
+            snprintf(why, whylen, "`dovecot --version` said '%s', not a version", version);
+        else
+            rc = major > 2 || (major == 2 && minor >= 4);
+    }
     subprocess_result_free(&r);
     return rc;
 }
@@ -63,7 +69,7 @@ int dovecot_confd_path(const char *conf, char *path, size_t size, char *why, siz
                  path, conf);
         return -1;
     }
-    strcat(path, "/99-ocspstaple.conf");
+    snprintf(path + n, size - (size_t)n, "/99-ocspstaple.conf");
     return 0;
 }
 

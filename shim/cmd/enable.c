@@ -284,8 +284,8 @@ static int apply_plan(const struct enable_options *o, struct plan *p)
 
 fail:
     if (postfix_changed) {
-        char copy[PATH_SIZE + 32], why2[512];
-        size_t len;
+        char copy[PATH_SIZE + 32], why2[512] = "the saved copy is missing";
+        size_t len = 0;
         char *before = NULL;
         if (enable_record_file(p->record_dir, "main.cf.before", copy, sizeof(copy)) == 0)
             before = textfile_read(copy, &len, NULL, why2, sizeof(why2));

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SUBPROCESS_MAX_OUTPUT (1024 * 1024)
+#define SUBPROCESS_MAX_OUTPUT ((size_t)1024 * 1024)
 
 struct stream {
     int fd;

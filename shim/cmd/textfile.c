@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TEXTFILE_MAX (16 * 1024 * 1024)
+#define TEXTFILE_MAX ((off_t)16 * 1024 * 1024)
 
 char *textfile_read(const char *path, size_t *len, bool *missing, char *why, size_t whylen)
 {
