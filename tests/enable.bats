@@ -381,13 +381,24 @@ Environment=OCSPSTAPLE_CONF=$D/ocspstaple.conf"
     [ -f "$R/etc/systemd/system/myd.service.d/ocspstaple.conf" ]
 }
 
-@test "the shim path comes from the installation: PKGLIBDIR is compiled into the command" {
-    run "$OCSPSTAPLE_CMD" --help
+@test "the shim path comes from the installation: PKGLIBDIR is compiled into the command, and follows a changed PREFIX" {
+    # A build of its own: `make`, then `make install PREFIX=/usr LIBDIR=...` as a package does.
+    local b="$BATS_TEST_TMPDIR/build"
+    make -C "$ROOT" -s BUILD="$b" "$b/ocspstaple" > /dev/null
+    run "$b/ocspstaple" --help
     assert_output --partial "--shim PATH        the shim to preload (default: /usr/local/lib/ocspstaple/libocspstaple.so)"
-    # A package's layout: the command knows /usr/lib/<multiarch>/ocspstaple.
-    local b="$BATS_TEST_TMPDIR/build-usr"
-    make -C "$ROOT" -s BUILD="$b" PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu "$b/ocspstaple" > /dev/null
     run "$b/ocspstaple" enable myd --root "$R" --dry-run
     assert_failure 1
-    assert_output --partial "the shim /usr/lib/x86_64-linux-gnu/ocspstaple/libocspstaple.so"
+    assert_output --partial "the shim /usr/local/lib/ocspstaple/libocspstaple.so: No such file"
+    # Only install_paths.c is compiled again.
+    run make -C "$ROOT" BUILD="$b" PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu "$b/ocspstaple"
+    assert_success
+    assert_equal "$(grep -c -- ' -c -o ' <<< "$output")" 1
+    assert_output --partial "install_paths.c"
+    run "$b/ocspstaple" enable myd --root "$R" --dry-run
+    assert_failure 1
+    assert_output --partial "the shim /usr/lib/x86_64-linux-gnu/ocspstaple/libocspstaple.so: No such file"
+    # Unchanged paths: nothing to do.
+    run make -C "$ROOT" BUILD="$b" PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu "$b/ocspstaple"
+    refute_output --partial " -c -o "
 }

@@ -10,16 +10,10 @@
 
 #include <stdbool.h>
 
-/* The shim's installed path, from the Makefile's PKGLIBDIR. */
-#ifndef OCSPSTAPLE_PKGLIBDIR
-#define OCSPSTAPLE_PKGLIBDIR "/usr/local/lib/ocspstaple"
-#endif
-#define OCSPSTAPLE_SHIM_PATH OCSPSTAPLE_PKGLIBDIR "/libocspstaple.so"
-
 struct enable_options {
     const char *service;        /* postfix, postfix@INST, dovecot, stunnel@NAME, any unit */
     const char *root;           /* where /etc, /lib, /var/lib are ("/") */
-    const char *shim;           /* LD_PRELOAD value (OCSPSTAPLE_SHIM_PATH) */
+    const char *shim;           /* LD_PRELOAD value (install_shim_path()) */
     const char *config;         /* the shim's configuration (named only when not the default) */
     const char *postfix_config; /* main.cf's directory (ROOT/etc/postfix, ROOT/etc/postfix-INST) */
     const char *dovecot_config; /* dovecot.conf (ROOT/etc/dovecot/dovecot.conf) */

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "enable.h"
 #include "fetch.h"
+#include "install_paths.h"
 #include "log.h"
 #include "net.h"
 #include "release.h"
@@ -64,7 +65,7 @@ static void usage(FILE *out)
             "  --root DIR         where /etc, /lib and /var/lib are (default: /)\n"
             "  --postfix-config DIR   main.cf's directory (default: ROOT/etc/postfix)\n"
             "  --dovecot-config FILE  dovecot.conf (default: ROOT/etc/dovecot/dovecot.conf)\n",
-            OCSPSTAPLE_DEFAULT_CONF, OCSPSTAPLE_DEFAULT_CONF, OCSPSTAPLE_SHIM_PATH);
+            OCSPSTAPLE_DEFAULT_CONF, OCSPSTAPLE_DEFAULT_CONF, install_shim_path());
 }
 
 /* seconds_arg - a non-negative number of seconds, or -1 (said on stderr). */
@@ -219,7 +220,7 @@ static int run_enable(const char *conf, bool disable, int argc, char **argv)
                                          {"dovecot-config", required_argument, NULL, 'D'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    struct enable_options opt = {.root = "/", .shim = OCSPSTAPLE_SHIM_PATH, .config = conf};
+    struct enable_options opt = {.root = "/", .shim = install_shim_path(), .config = conf};
     int c;
 
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
