@@ -256,6 +256,7 @@ Environment=OCSPSTAPLE_CONF=$D/ocspstaple.conf"
     fi
     doveadm -c "$d/dovecot.conf" reload
     sleep 2
+    grep -q "SIGHUP received - reloading configuration" "$d/dovecot.log"
     # Every connection gets a new imap-login, started after the reload.
     assert_not_stapled
     PORT=$IMAP_PORT
@@ -308,6 +309,37 @@ Environment=OCSPSTAPLE_CONF=$D/ocspstaple.conf"
     assert_output --partial "doveconf rejects $R/etc/dovecot/dovecot.conf"
     assert_output --partial "Unknown setting: no_such_setting"
     diff "$BATS_TEST_TMPDIR/root.state" <(tree_state "$R")
+}
+
+@test "enable dovecot takes its conf.d file back when Dovecot does not read it" {
+    command -v dovecot > /dev/null || skip "dovecot is not installed (make test-deps)"
+    mkdir -p "$R/etc/dovecot/conf.d"
+    # No !include conf.d/*.conf: the file would change nothing.
+    printf 'protocols = imap\n' > "$R/etc/dovecot/dovecot.conf"
+    tree_state "$R" > "$BATS_TEST_TMPDIR/root.state"
+    run enable dovecot
+    assert_failure 1
+    assert_output --partial "Dovecot does not take $R/etc/dovecot/conf.d/99-ocspstaple.conf"
+    assert_output --partial "nothing changed"
+    diff "$BATS_TEST_TMPDIR/root.state" <(tree_state "$R")
+}
+
+@test "enable postfix@INST: the instance's unit and its own configuration directory" {
+    command -v postfix > /dev/null || skip "postfix is not installed (make test-deps)"
+    mkdir -p "$R/etc/postfix-out"
+    cp /etc/postfix/master.cf "$R/etc/postfix-out/"
+    printf 'compatibility_level = 3.6\nmulti_instance_name = postfix-out\n' > "$R/etc/postfix-out/main.cf"
+    cp -a "$R" "$BATS_TEST_TMPDIR/root.before"
+    run enable postfix@out
+    assert_success
+    assert_output --partial "created $R/etc/systemd/system/postfix@out.service.d/ocspstaple.conf"
+    assert_output --partial "changed $R/etc/postfix-out/main.cf: import_environment"
+    assert_output --partial "systemctl restart postfix@out.service"
+    run postconf -c "$R/etc/postfix-out" -h import_environment
+    assert_output --partial "LD_PRELOAD=$SHIM"
+    run disable postfix@out
+    assert_success
+    diff <(tree_state "$BATS_TEST_TMPDIR/root.before") <(tree_state "$R")
 }
 
 @test "stunnel@NAME, nginx, lighttpd and any service: the drop-in for the unit; disable restores the tree" {

@@ -271,8 +271,9 @@ static int apply_plan(const struct enable_options *o, struct plan *p)
         free(env);
         if (!taken) {
             snprintf(why, sizeof(why),
-                     "Dovecot does not read %s (doveconf -c %s shows no LD_PRELOAD): does "
-                     "dovecot.conf include conf.d/*.conf?",
+                     "Dovecot does not take %s (doveconf -c %s shows no LD_PRELOAD after it): "
+                     "does dovecot.conf include conf.d/*.conf, and set no import_environment "
+                     "after it?",
                      p->confd_file, p->dovecot_conf);
             goto fail;
         }
