@@ -104,6 +104,21 @@ $(BUILD)/cmd/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(folder_inc) $(CFLAGS) -fPIE -c -o $@ $<
 
+# The command knows where the shim is installed (`ocspstaple enable` writes that path into the
+# services' environment): shim/cmd/install_paths.c gets PKGLIBDIR, and is rebuilt whenever it
+# changes (the stamp's content is PKGLIBDIR), so that `make && make install PREFIX=/usr`, or a
+# package's build, installs a command that names the path it installed the shim at.
+INSTALL_PATHS_STAMP := $(BUILD)/install-paths
+$(INSTALL_PATHS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(PKGLIBDIR)' | cmp -s - $@ || echo '$(PKGLIBDIR)' > $@
+
+$(BUILD)/cmd/cmd/install_paths.o: $(INSTALL_PATHS_STAMP)
+$(BUILD)/cmd/cmd/install_paths.o: CPPFLAGS += -DOCSPSTAPLE_PKGLIBDIR='"$(PKGLIBDIR)"'
+
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/ocspstaple: $(CMD_OBJ)
 	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $(CMD_OBJ) $(CONFIG_LIBS) $(SSL_LIBS)
 
