@@ -89,9 +89,10 @@ static void note_dir(struct dir_syncs *s, const char *dir)
         (void)sync_dir(dir);
 }
 
-int atomic_write(struct dir_syncs *syncs, const char *path, const unsigned char *der, size_t len,
-                 char *why, size_t whylen)
+int atomic_write(struct dir_syncs *syncs, const char *path, const void *data, size_t len,
+                 mode_t new_mode, char *why, size_t whylen)
 {
+    const unsigned char *der = data;
     char *copy1 = strdup(path), *copy2 = strdup(path), tmp[4096] = "";
     int fd = -1, rc = -1;
     struct stat old;
@@ -112,7 +113,7 @@ int atomic_write(struct dir_syncs *syncs, const char *path, const unsigned char 
         if (fchown(fd, old.st_uid, old.st_gid) != 0 && errno != EPERM)
             log_warning("%s: cannot keep the owner: %s", path, strerror(errno));
     } else {
-        (void)fchmod(fd, 0644);
+        (void)fchmod(fd, new_mode);
     }
     size_t done = 0;
     while (done < len) {

@@ -194,7 +194,7 @@ static void conclude_entry(const struct config *cfg, const struct fetch_options 
     if (opt->dry_run) {
         printf("%s: would write %zu bytes from %s: %s: %s\n", e->response, len, url,
                verdict_name(facts.verdict), facts.reason);
-    } else if (atomic_write(syncs, e->response, der, len, why, sizeof(why)) != 0) {
+    } else if (atomic_write(syncs, e->response, der, len, 0644, why, sizeof(why)) != 0) {
         log_error("%s: %s", e->response, why);
         goto out;
     } else {

@@ -5,6 +5,8 @@
  */
 #include "textfile.h"
 
+#include "atomic_write.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -67,54 +69,10 @@ bool textfile_same(const char *path, const char *data, size_t len)
     return same;
 }
 
-/* write_all - the whole buffer to fd. */
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int textfile_write(const char *path, const char *data, size_t len, mode_t mode, char *why,
                    size_t whylen)
 {
-    char tmp[4096];
-    struct stat st;
-    bool existed = stat(path, &st) == 0;
-    if (snprintf(tmp, sizeof(tmp), "%s.ocspstaple-new", path) >= (int)sizeof(tmp)) {
-        snprintf(why, whylen, "%s: path too long", path);
-        return -1;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int failed =
-        write_all(fd, data, len) != 0 || fchmod(fd, existed ? (st.st_mode & 07777) : mode) != 0 ||
-        (existed && fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) || fsync(fd) != 0;
-    int saved = errno;
-    if (close(fd) != 0 && !failed) {
-        failed = 1;
-        saved = errno;
-    }
-    if (!failed && rename(tmp, path) != 0) {
-        failed = 1;
-        saved = errno;
-    }
-    if (failed) {
-        (void)unlink(tmp);
-        snprintf(why, whylen, "%s: %s", path, strerror(saved));
-        return -1;
-    }
-    return 0;
+    return atomic_write(NULL, path, data, len, mode, why, whylen);
 }
 
 /* append_line - add "line\n" to *list. */

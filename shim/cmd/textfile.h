@@ -19,9 +19,10 @@ char *textfile_read(const char *path, size_t *len, bool *missing, char *why, siz
 /* textfile_same - path exists and holds exactly these bytes. */
 bool textfile_same(const char *path, const char *data, size_t len);
 
-/* textfile_write - replace (or create) path with these bytes through a temporary file in the
- * same directory and a rename: readers see the old or the new file, never a part. An existing
- * file keeps its mode and owner; a new one gets `mode`. Returns 0, or -1 (path unchanged). */
+/* textfile_write - replace (or create) path with these bytes, as atomic_write does (a
+ * temporary file beside it, fsync'ed, renamed over it, the directory fsync'ed): readers see
+ * the old or the new file, never a part. An existing file keeps its mode and owner; a new one
+ * gets `mode`. Returns 0, or -1 (path unchanged). */
 int textfile_write(const char *path, const char *data, size_t len, mode_t mode, char *why,
                    size_t whylen);
 
