@@ -4,6 +4,7 @@
 #   make check           install missing test dependencies (Debian/Ubuntu), run the bats suite
 #   make demo            a throwaway CA, an openssl s_server under the shim, a client seeing it
 #   make install         PREFIX, DESTDIR, LIBDIR, SYSCONFDIR honoured
+#   make deb             the Debian package (debian/), into build/deb/ocspstaple_VERSION_ARCH.deb
 #   make WERROR=1        fail on any compiler warning (CI does)
 #   make SANITIZE=address,undefined   build with sanitizers (libconfig is then loaded without
 #                        RTLD_DEEPBIND, which the sanitizer runtimes refuse)
@@ -80,7 +81,7 @@ TEST_PROGS  := $(BUILD)/tests/tls_server $(BUILD)/tests/mkresponse $(BUILD)/test
                $(BUILD)/tests/dlopen_host $(BUILD)/tests/exit_host $(BUILD)/tests/signal_host \
                $(BUILD)/tests/dlclose_host
 
-.PHONY: all check check-threads demo install uninstall clean deps test-deps test-programs format lint fuzz fuzz-run
+.PHONY: all check check-threads demo install uninstall deb clean deps test-deps test-programs format lint fuzz fuzz-run
 
 SHIM_OBJECTS := $(BUILD)/libocspstaple.so $(BUILD)/libocspstaple-core.so \
                 $(BUILD)/libocspstaple-libconfig.so
@@ -102,6 +103,21 @@ $(BUILD)/scope/%.o: shim/%.c $(HEADERS)
 $(BUILD)/cmd/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(folder_inc) $(CFLAGS) -fPIE -c -o $@ $<
+
+# The command knows where the shim is installed (`ocspstaple enable` writes that path into the
+# services' environment): shim/cmd/install_paths.c gets PKGLIBDIR, and is rebuilt whenever it
+# changes (the stamp's content is PKGLIBDIR), so that `make && make install PREFIX=/usr`, or a
+# package's build, installs a command that names the path it installed the shim at.
+INSTALL_PATHS_STAMP := $(BUILD)/install-paths
+$(INSTALL_PATHS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(PKGLIBDIR)' | cmp -s - $@ || echo '$(PKGLIBDIR)' > $@
+
+$(BUILD)/cmd/cmd/install_paths.o: $(INSTALL_PATHS_STAMP)
+$(BUILD)/cmd/cmd/install_paths.o: CPPFLAGS += -DOCSPSTAPLE_PKGLIBDIR='"$(PKGLIBDIR)"'
+
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/ocspstaple: $(CMD_OBJ)
 	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $(CMD_OBJ) $(CONFIG_LIBS) $(SSL_LIBS)
@@ -252,6 +268,25 @@ uninstall:
 	for d in $(OPERATOR_DIRS); do rmdir "$(DESTDIR)$(PKGDATADIR)/$$d" 2>/dev/null || true; done
 	-rmdir $(DESTDIR)$(PKGDATADIR)
 	for m in $(MAN_PAGES); do rm -f "$(DESTDIR)$(MANDIR)/$$m"; done
+
+# The Debian package (debian/rules calls `make install` with the package's paths). Built from
+# a copy of the tree without build directories and .git, in $(DEB_DIR)/src, because
+# dpkg-buildpackage cleans its tree (make clean) and writes its results beside it: they land in
+# $(DEB_DIR) (the .deb, its -dbgsym .deb, .buildinfo, .changes), and the copy is removed.
+# The package is built as the distribution builds it: from an empty environment but PATH,
+# HOME and DEB_BUILD_OPTIONS, not with this make's command-line variables (SANITIZE=, WERROR=,
+# CFLAGS=, all exported to its recipes) nor a CFLAGS of the caller's environment (debhelper
+# would keep it instead of dpkg-buildflags' hardening flags).
+DEB_DIR     ?= build/deb
+deb:
+	@tests/helpers/install-deps.sh deb
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	tar -c --exclude=./build --exclude='./build-*' --exclude=./.git . | tar -x -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && env -i PATH="$$PATH" HOME="$$HOME" DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:-}" \
+	    dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_DIR)/src
+	@ls $(DEB_DIR)/*.deb
 
 # Static analysis, clean: clang-tidy (checks chosen and justified in .clang-tidy) and cppcheck
 # (warning, performance and portability classes; style is clang-format's job). Over what ships

@@ -261,3 +261,41 @@ EOF
     run status_of
     assert_output --partial "$second"
 }
+
+@test "atomic writes: each file fsync'ed before its rename, the directory fsync'ed once after them" {
+    command -v strace > /dev/null || skip "strace is not installed (tests/helpers/install-deps.sh test)"
+    start_responder index.txt
+    local i entries=""
+    for i in $(seq 1 8); do
+        entries+="{ certificate = \"$FX/rsa-chain.pem\"; response = \"$OUT/$i.der\"; responder = \"$RESPONDER_URL\"; },"
+    done
+    write_conf "$CONF" <<EOF2
+staples = ( ${entries%,} );
+EOF2
+    local trace="$BATS_TEST_TMPDIR/trace"
+    run strace -f -qq -y -e trace=fsync,fdatasync,rename,renameat,renameat2 -o "$trace" \
+        "$OCSPSTAPLE_CMD" fetch -c "$CONF"
+    assert_success
+    cat "$trace"
+    # Every rename's temporary file was fsync'ed (by the same thread, before it); nothing was
+    # renamed after the directory's one fsync, and no file was left out.
+    run awk -v dir="$OUT" '
+        /fsync\(/ && match($0, /<[^>]*>/) {
+            p = substr($0, RSTART + 1, RLENGTH - 2)
+            if (p == dir) { dirsyncs++; last_dirsync = NR } else synced[p] = NR
+        }
+        /rename/ && match($0, /"[^"]*"/) {
+            tmp = substr($0, RSTART + 1, RLENGTH - 2)
+            renames++; last_rename = NR
+            if (!(tmp in synced)) { print "renamed, never fsynced: " tmp; bad = 1 }
+        }
+        END {
+            print renames " renames, " dirsyncs " directory fsyncs"
+            if (renames != 8 || dirsyncs != 1 || last_dirsync < last_rename) bad = 1
+            exit bad
+        }' "$trace"
+    echo "$output"
+    assert_success
+    run bash -c "ls -A '$OUT' | wc -l"
+    assert_output 8
+}

@@ -123,6 +123,70 @@ sys.stdout.buffer.write(base64.b64decode(urllib.parse.unquote(sys.argv[1].lstrip
     assert_line --index 1 "/"
 }
 
+# refused_get STATUS - a responder answering GET with STATUS gets the request again by POST.
+refused_get() {
+    STUB_ARGS="--log $STUBLOG --refuse-get $1" start_responder index.txt
+    conf "" "$(entries 1 rsa-chain.pem "$RESPONDER_URL")"
+    run ocspstaple_cmd fetch -c "$CONF"
+    assert_success
+    assert_output --partial "written from $RESPONDER_URL: good"
+    run requests method
+    assert_output "$(printf 'GET\nPOST')"
+}
+
+@test "a responder refusing GET with 414 (URI too long) gets the request by POST" {
+    refused_get 414
+}
+
+@test "a responder refusing GET with 501 (not implemented) gets the request by POST" {
+    refused_get 501
+}
+
+@test "a GET answered with another error (500) is not retried by POST" {
+    start_stub 500 --log "$STUBLOG"
+    conf "" "$(entries 1 rsa-chain.pem "$RESPONDER_URL")"
+    run ocspstaple_cmd fetch -c "$CONF"
+    assert_failure 2
+    assert_output --partial "the responder answered HTTP 500"
+    run requests method
+    assert_output GET
+}
+
+@test "a GET URL over 255 bytes goes by POST at once; one of exactly 255 bytes by GET (RFC 5019)" {
+    # A request for one certificate encodes to about 100 bytes, so only a long responder URL
+    # (scheme, server and path count, RFC 5019 section 5) makes the GET URL too long.
+    STUB_ARGS="--log $STUBLOG" start_responder index.txt
+    conf "" "$(entries 1 rsa-chain.pem "$RESPONDER_URL")"
+    ocspstaple_cmd fetch -c "$CONF"
+    local encoded origin=${RESPONDER_URL%/} pad
+    encoded=$(requests path | head -n 1)
+    encoded=${encoded#/}
+    # http://127.0.0.1:PORT + /ppp...p + / + ENCODED = 255 bytes
+    pad=$((255 - ${#origin} - 2 - ${#encoded}))
+    [ "$pad" -gt 0 ]
+    local path
+    path=/$(head -c "$pad" /dev/zero | tr '\0' p)
+    : > "$STUBLOG"
+    rm -f "$OUT"/*
+    conf "" "$(entries 1 rsa-chain.pem "$origin$path")"
+    run ocspstaple_cmd fetch -c "$CONF"
+    assert_success
+    run requests method
+    assert_output GET
+    run requests path
+    [ $((${#origin} + ${#output})) -eq 255 ]
+    : > "$STUBLOG"
+    rm -f "$OUT"/*
+    conf "" "$(entries 1 rsa-chain.pem "${origin}${path}p")"
+    run ocspstaple_cmd fetch -c "$CONF"
+    assert_success
+    assert_output --partial "written from ${origin}${path}p: good"
+    run requests method
+    assert_output POST
+    run requests path
+    assert_output "${path}p"
+}
+
 @test "a never-answering responder costs one fetch_timeout, not one per entry; others are not delayed" {
     start_responder index.txt
     local live=$RESPONDER_URL i
@@ -156,6 +220,22 @@ sys.stdout.buffer.write(base64.b64decode(urllib.parse.unquote(sys.argv[1].lstrip
     [ "$(requests method | wc -l)" -eq 50 ]
     [ "$(requests conn accept | wc -l)" -le 8 ]
     [ "$took" -lt 3000 ]
+}
+
+@test "fetch_concurrency bounds the requests in flight, whatever fetch_per_responder says" {
+    make_response "$BATS_TEST_TMPDIR/canned.der" +0 7
+    start_stub canned --file "$BATS_TEST_TMPDIR/canned.der" --latency 100 --log "$STUBLOG"
+    conf "fetch_concurrency = 2; fetch_per_responder = 8;" "$(entries 12 rsa-chain.pem "$RESPONDER_URL")"
+    local start took
+    start=$(millis)
+    run ocspstaple_cmd fetch -c "$CONF"
+    took=$(($(millis) - start))
+    echo "took ${took} ms (12 x 100 ms / 2 = 600 ms at least)"
+    assert_success
+    [ "$(requests method | wc -l)" -eq 12 ]
+    # Two requests at a time need no more than two connections, and at least 600 ms.
+    [ "$(requests conn accept | wc -l)" -le 2 ]
+    [ "$took" -ge 600 ]
 }
 
 # start_squid - a private squid on 127.0.0.1:$SQUID_PORT, memory cache only: a site's caching
@@ -220,4 +300,14 @@ CONF
     assert_output --partial "setting 'fetch_concurrency': must be between 1 and 256"
     assert_output --partial "setting 'fetch_per_responder': must be between 1 and 64"
     [ "$(requests method | wc -l)" -eq 3 ]
+}
+
+@test "the tests' responder listens on 127.0.0.1 only (not every address, as openssl ocsp -port would)" {
+    start_responder index.txt
+    local hex
+    hex=$(printf '%04X' "$RESPONDER_PORT")
+    # Listening sockets (state 0A) on the port, by local address, IPv4 and IPv6.
+    run awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { print $2 }' \
+        /proc/net/tcp $([ -e /proc/net/tcp6 ] && echo /proc/net/tcp6)
+    assert_output "0100007F:$hex"
 }

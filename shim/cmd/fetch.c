@@ -5,26 +5,23 @@
  * would; when it is missing, not stapleable, or past the middle of its validity window (plus
  * a random jitter, so that many hosts do not ask at the same second), ask the responder named
  * by the entry (`responder`) or by the certificate (Authority Information Access), judge the
- * answer the same way, and replace the file atomically when the answer is better. The requests
- * of all entries are made together (fetch_pool.c: concurrently, over kept-alive connections),
- * each answer judged and written as soon as it is in. A worse
+ * answer the same way, and replace the file atomically when the answer is better
+ * (atomic_write.c; the directories' fsyncs once at the end of the run). The requests of all
+ * entries are made together (fetch_pool.c: concurrently, over kept-alive connections), each
+ * answer judged and written as soon as it is in, while other requests go on. A worse
  * answer (invalid, older) never replaces a stapleable response; a revocation is written only
  * when its signature verifies, and said loudly.
  */
 #include "fetch.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "atomic_write.h"
 #include "config.h"
 #include "fetch_pool.h"
 #include "files.h"
@@ -76,71 +73,6 @@ static char *responder_url(const struct staple_entry *e, X509 *leaf)
         url = strdup(sk_OPENSSL_STRING_value(urls, 0));
     X509_email_free(urls);
     return url;
-}
-
-/* write_atomically - a temporary file beside `path`, fsync, rename over, fsync the directory;
- * the old file's permissions and owner are kept. Returns 0 or -1 with `why`. */
-static int write_atomically(const char *path, const unsigned char *der, size_t len, char *why,
-                            size_t whylen)
-{
-    char *copy1 = strdup(path), *copy2 = strdup(path), tmp[4096] = "";
-    int fd = -1, rc = -1;
-    struct stat old;
-
-    if (copy1 == NULL || copy2 == NULL) {
-        snprintf(why, whylen, "out of memory");
-        goto done;
-    }
-    const char *dir = dirname(copy1), *base = basename(copy2);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, whylen, "cannot create a temporary file in %s: %s", dir, strerror(errno));
-        goto done;
-    }
-    if (stat(path, &old) == 0) {
-        (void)fchmod(fd, old.st_mode & 07777);
-        if (fchown(fd, old.st_uid, old.st_gid) != 0 && errno != EPERM)
-            log_warning("%s: cannot keep the owner: %s", path, strerror(errno));
-    } else {
-        (void)fchmod(fd, 0644);
-    }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, der + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            snprintf(why, whylen, "cannot write %.300s: %s", tmp, strerror(errno));
-            goto done;
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        snprintf(why, whylen, "cannot write %.300s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(why, whylen, "cannot rename over %s: %s", path, strerror(errno));
-        goto done;
-    }
-    tmp[0] = '\0';
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    rc = 0;
-done:
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0 && tmp[0] != '\0')
-        unlink(tmp);
-    free(copy1);
-    free(copy2);
-    return rc;
 }
 
 enum outcome { OUTCOME_OK, OUTCOME_FAILED };
@@ -208,7 +140,8 @@ static void prepare_entry(const struct config *cfg, const struct staple_entry *e
 
 /* conclude_entry - judge the answer in `job` and write it when it is better than the file. */
 static void conclude_entry(const struct config *cfg, const struct fetch_options *opt,
-                           struct entry_work *w, const struct fetch_job *job)
+                           struct dir_syncs *syncs, struct entry_work *w,
+                           const struct fetch_job *job)
 {
     struct validation_policy policy = {cfg->verify, cfg->skew, cfg->serve_revoked};
     const struct staple_entry *e = w->e;
@@ -261,7 +194,7 @@ static void conclude_entry(const struct config *cfg, const struct fetch_options 
     if (opt->dry_run) {
         printf("%s: would write %zu bytes from %s: %s: %s\n", e->response, len, url,
                verdict_name(facts.verdict), facts.reason);
-    } else if (write_atomically(e->response, der, len, why, sizeof(why)) != 0) {
+    } else if (atomic_write(syncs, e->response, der, len, 0644, why, sizeof(why)) != 0) {
         log_error("%s: %s", e->response, why);
         goto out;
     } else {
@@ -288,6 +221,7 @@ static void entry_work_free(struct entry_work *w)
 struct concluding {
     const struct config *cfg;
     const struct fetch_options *opt;
+    struct dir_syncs *syncs; /* the directories written into, synced once at the end */
 };
 
 /* conclude_answered - fetch_answered_fn: the job's entry (its owner) is concluded and the
@@ -297,7 +231,7 @@ static void conclude_answered(struct fetch_job *job, void *arg)
 {
     const struct concluding *c = arg;
 
-    conclude_entry(c->cfg, c->opt, job->owner, job);
+    conclude_entry(c->cfg, c->opt, c->syncs, job->owner, job);
     OPENSSL_free(job->der);
     job->der = NULL;
 }
@@ -361,9 +295,12 @@ int fetch_run(const char *config_path, const struct fetch_options *opt)
     }
     struct fetch_limits lim = {(int)cfg.fetch_timeout, (int)cfg.fetch_concurrency,
                                (int)cfg.fetch_per_responder};
-    struct concluding c = {&cfg, opt};
+    struct concluding c = {&cfg, opt, dir_syncs_new()};
     if (fetch_pool_run(jobs, asked, &lim, conclude_answered, &c) != 0)
         log_error("%s: the requests could not be started", config_path);
+    if (dir_syncs_flush(c.syncs) > 0)
+        failed = true; /* logged */
+    dir_syncs_free(c.syncs);
     log_dead_responders(jobs, asked, cfg.fetch_timeout);
     for (size_t i = 0; i < with_cert; i++) {
         struct entry_work *w = &work[i];

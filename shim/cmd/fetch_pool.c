@@ -1,17 +1,21 @@
 /*
  * fetch_pool.c - worker threads making the requests of one fetch run (see fetch_pool.h).
  *
- * The command is a short-lived process, so plain threads: up to `total` workers, one mutex and
- * one condition variable over the jobs grouped by responder. A worker takes the next pending
- * job of a responder that is below its own bound, with one of that responder's idle kept-alive
- * connections if there is one, makes the exchange without the lock, gives the connection back
- * to the responder when it may be reused (a responder never has more connections than its
- * bound, whichever workers use them), and hands the job to the caller's function, still
- * without the lock, so that checking and writing (fsync) overlap with the other requests.
- * OpenSSL's error queue is per thread.
+ * The command is a short-lived process, so plain threads: up to twice `total` workers, one
+ * mutex and one condition variable over the jobs grouped by responder. A worker takes the next
+ * pending job of a responder that is below its own bound, while fewer than `total` requests are
+ * in flight, with one of that responder's idle kept-alive connections if there is one, makes
+ * the exchange without the lock, gives the connection back to the responder when it may be
+ * reused (a responder never has more connections than its bound, whichever workers use them),
+ * and hands the job to the caller's function, still without the lock. The bound is on requests
+ * in flight, not on workers: while some workers check and write answers (a file's fsync takes
+ * milliseconds, as long as a loopback answer), the others keep `total` requests going, so the
+ * writing overlaps with the network instead of taking turns with it. OpenSSL's error queue is
+ * per thread.
  */
 #include "fetch_pool.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,7 @@ struct pool {
     const struct fetch_limits *lim;
     struct responder *responders;
     size_t responder_count, pending;
+    int in_flight, max_in_flight; /* requests being made, all responders together; lim->total */
     fetch_answered_fn answered;
     void *arg;
     pthread_mutex_t lock;
@@ -81,20 +86,23 @@ static int group(struct pool *p, size_t count)
 }
 
 /* take - the next job: of the first responder that is dead (the job then fails without
- * asking: *dead is set) or may have one more request in flight. Waits while every pending job
- * is held back by its responder's bound. Returns the job's index and its responder, or false
- * when none is left. Under the lock. */
+ * asking: *dead is set) or may have one more request in flight, when fewer than `total` are.
+ * Waits while every pending job is held back by a bound. Returns the job's index and its
+ * responder, or false when none is left. Under the lock. */
 static bool take(struct pool *p, size_t *job, struct responder **resp, bool *dead)
 {
     for (;;) {
+        bool room = p->in_flight < p->max_in_flight;
         for (size_t k = 0; k < p->responder_count; k++) {
             struct responder *r = &p->responders[k];
-            if (r->next < r->count && (r->dead || r->active < p->lim->per_responder)) {
+            if (r->next < r->count && (r->dead || (room && r->active < p->lim->per_responder))) {
                 *job = r->jobs[r->next++];
                 *resp = r;
                 *dead = r->dead;
-                if (!r->dead)
+                if (!r->dead) {
                     r->active++;
+                    p->in_flight++;
+                }
                 p->pending--;
                 return true;
             }
@@ -131,6 +139,7 @@ static void *worker(void *arg)
         j->der = ocsp_exchange(&conn, j->url, j->req, p->lim->timeout, &j->len, &j->failure);
         pthread_mutex_lock(&p->lock);
         r->active--;
+        p->in_flight--;
         if (conn != NULL && r->idle_count < p->lim->per_responder)
             r->idle[r->idle_count++] = conn;
         else
@@ -167,7 +176,11 @@ int fetch_pool_run(struct fetch_job *jobs, size_t count, const struct fetch_limi
     }
     if (count == 0)
         return 0;
-    size_t want = lim->total > 0 && (size_t)lim->total < count ? (size_t)lim->total : count;
+    /* `total` requests in flight, and as many workers again to check and write the answers
+     * meanwhile (see above). */
+    p.max_in_flight = lim->total > 0 ? lim->total : 1;
+    int workers = p.max_in_flight > INT_MAX / 2 ? INT_MAX : 2 * p.max_in_flight;
+    size_t want = (size_t)workers < count ? (size_t)workers : count;
     have_lock = pthread_mutex_init(&p.lock, NULL) == 0;
     have_cond = have_lock && pthread_cond_init(&p.changed, NULL) == 0;
     if (have_cond && group(&p, count) == 0 && (threads = calloc(want, sizeof(*threads))) != NULL)

@@ -1,7 +1,7 @@
 /*
  * ocsp_http.c - one OCSP exchange over HTTP (RFC 6960 appendix A, RFC 5019) through OpenSSL's
  * HTTP client (OSSL_HTTP_open / OSSL_HTTP_set1_request / OSSL_HTTP_exchange): no hand-written
- * HTTP. GET for requests whose encoding fits in 255 bytes, so that HTTP caches in front of the
+ * HTTP. GET for requests whose GET URL fits in 255 bytes, so that HTTP caches in front of the
  * responder can answer them; POST otherwise or when the GET is refused. Connections are kept
  * alive and reused by the caller (fetch_pool.c).
  *
@@ -29,7 +29,9 @@
 #include "validate.h"
 #include "release.h"
 
-#define GET_MAX_ENCODED 255 /* RFC 5019 section 5: longer requests go by POST */
+/* RFC 5019 section 5 (kept by RFC 9919): a request goes by GET when the whole GET URL, scheme,
+ * server name, path and encoded request, is at most 255 bytes; longer ones go by POST. */
+#define GET_MAX_URL 255
 
 /* The first bytes of the answer being read: "HTTP/1.1 200". */
 struct status_tap {
@@ -292,12 +294,13 @@ static char *url_encoded_base64(const unsigned char *der, size_t len)
     return out;
 }
 
-/* ask - the request by GET at path/ENCODED?query when `encoded` fits in 255 bytes, else, or
- * when the GET is refused (405, 414, 501), by POST at path?query; an empty query adds no '?'.
- * Returns the answer's body (a memory BIO the caller frees) or NULL with `f` filled in. */
+/* ask - the request by GET at path/ENCODED?query when that URL, with the `origin_len` bytes of
+ * scheme and server before it, fits in 255 bytes; else, or when the GET is refused (405, 414,
+ * 501), by POST at path?query; an empty query adds no '?'. Returns the answer's body (a memory
+ * BIO the caller frees) or NULL with `f` filled in. */
 static BIO *ask(struct ocsp_conn **conn, const char *host, const char *port, const char *path,
-                const char *query, const unsigned char *der, size_t der_len, const char *encoded,
-                int timeout, struct ocsp_failure *f)
+                const char *query, size_t origin_len, const unsigned char *der, size_t der_len,
+                const char *encoded, int timeout, struct ocsp_failure *f)
 {
     bool has_query = query != NULL && query[0] != '\0';
     size_t plen = strlen(path);
@@ -305,18 +308,21 @@ static BIO *ask(struct ocsp_conn **conn, const char *host, const char *port, con
     char *target = NULL;
     BIO *answer = NULL;
 
-    if (strlen(encoded) <= GET_MAX_ENCODED) {
-        if (asprintf(&target, "%s%s%s%s%s", path, slash ? "" : "/", encoded, has_query ? "?" : "",
-                     has_query ? query : "") < 0) {
-            snprintf(f->why, sizeof(f->why), "out of memory");
-            return NULL;
-        }
-        answer = exchange_once(conn, host, port, target, NULL, 0, timeout, f);
-        free(target);
-        if (answer != NULL ||
-            (f->http_status != 405 && f->http_status != 414 && f->http_status != 501))
-            return answer;
+    if (asprintf(&target, "%s%s%s%s%s", path, slash ? "" : "/", encoded, has_query ? "?" : "",
+                 has_query ? query : "") < 0) {
+        snprintf(f->why, sizeof(f->why), "out of memory");
+        return NULL;
     }
+    if (origin_len + strlen(target) <= GET_MAX_URL) {
+        answer = exchange_once(conn, host, port, target, NULL, 0, timeout, f);
+        if (answer != NULL ||
+            (f->http_status != 405 && f->http_status != 414 && f->http_status != 501)) {
+            free(target);
+            return answer;
+        }
+    }
+    free(target);
+    target = NULL;
     if (asprintf(&target, "%s%s%s", path, has_query ? "?" : "", has_query ? query : "") < 0) {
         snprintf(f->why, sizeof(f->why), "out of memory");
         return NULL;
@@ -351,7 +357,12 @@ unsigned char *ocsp_exchange(struct ocsp_conn **conn, const char *url, OCSP_REQU
         snprintf(f->why, sizeof(f->why), "cannot encode the request");
         goto done;
     }
-    answer = ask(conn, host, port, path, query, der, (size_t)der_len, encoded, timeout, f);
+    /* what comes before the path: "http://host:port" as written in the URL */
+    const char *authority = strstr(url, "://");
+    size_t origin_len = authority != NULL ? (size_t)(authority + 3 - url) : 0;
+    origin_len += strcspn(url + origin_len, "/?#");
+    answer =
+        ask(conn, host, port, path, query, origin_len, der, (size_t)der_len, encoded, timeout, f);
     if (answer == NULL)
         goto done;
     char *data = NULL;

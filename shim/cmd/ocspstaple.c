@@ -1,9 +1,11 @@
 /*
  * ocspstaple.c - the ocspstaple command: `check` reports what the shim will staple (or, with
  * --connect, what a running server staples), `fetch` keeps the responses fresh. Both read the
- * shim's configuration with the shim's own code.
+ * shim's configuration with the shim's own code. `enable` and `disable` give a systemd
+ * service the shim, or take it away (enable.c).
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,9 @@
 #include "check_connect.h"
 #include "render.h"
 #include "config.h"
+#include "enable.h"
 #include "fetch.h"
+#include "install_paths.h"
 #include "log.h"
 #include "net.h"
 #include "release.h"
@@ -25,6 +29,9 @@ static void usage(FILE *out)
             "                        [--servername NAME] [--timeout SECONDS] [-c FILE]\n"
             "                        [--format text|json|prometheus] [--warn SECONDS]\n"
             "       ocspstaple fetch [-c FILE] [--force] [--dry-run]\n"
+            "       ocspstaple enable|disable SERVICE [--dry-run] [-c FILE] [--shim PATH]\n"
+            "                        [--root DIR] [--postfix-config DIR]\n"
+            "                        [--dovecot-config FILE]\n"
             "       ocspstaple --version\n"
             "\n"
             "  -c, --config FILE  configuration (default: $OCSPSTAPLE_CONF, else %s)\n"
@@ -45,8 +52,20 @@ static void usage(FILE *out)
             "       fetch failed (responses still stapleable), 2 some certificate has no\n"
             "       stapleable response, 3 configuration unreadable\n"
             "  --force            fetch even when the current response is fresh\n"
-            "  --dry-run          ask and check, print what would be written, write nothing\n",
-            OCSPSTAPLE_DEFAULT_CONF);
+            "  --dry-run          ask and check, print what would be written, write nothing\n"
+            "enable: give SERVICE (postfix, dovecot, stunnel@NAME, nginx, any systemd\n"
+            "       service) the shim: a drop-in for its unit, and for Postfix and Dovecot\n"
+            "       the shim added to their import_environment; prints each change and the\n"
+            "       command that applies it. disable undoes exactly that. Exit 0 done (or\n"
+            "       nothing to do), 1 refused (nothing changed)\n"
+            "  --dry-run          print what would change, change nothing\n"
+            "  -c FILE            the configuration the service's shim reads (named in the\n"
+            "                     service's environment unless it is %s)\n"
+            "  --shim PATH        the shim to preload (default: %s)\n"
+            "  --root DIR         where /etc, /lib and /var/lib are (default: /)\n"
+            "  --postfix-config DIR   main.cf's directory (default: ROOT/etc/postfix)\n"
+            "  --dovecot-config FILE  dovecot.conf (default: ROOT/etc/dovecot/dovecot.conf)\n",
+            OCSPSTAPLE_DEFAULT_CONF, OCSPSTAPLE_DEFAULT_CONF, install_shim_path());
 }
 
 /* seconds_arg - a non-negative number of seconds, or -1 (said on stderr). */
@@ -191,6 +210,62 @@ static int run_fetch(const char *conf, int argc, char **argv)
     return fetch_run(conf, &opt);
 }
 
+static int run_enable(const char *conf, bool disable, int argc, char **argv)
+{
+    static const struct option opts[] = {{"dry-run", no_argument, NULL, 'n'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"shim", required_argument, NULL, 's'},
+                                         {"root", required_argument, NULL, 'r'},
+                                         {"postfix-config", required_argument, NULL, 'P'},
+                                         {"dovecot-config", required_argument, NULL, 'D'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    struct enable_options opt = {.root = "/", .shim = install_shim_path(), .config = conf};
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            opt.dry_run = true;
+            break;
+        case 'c':
+            opt.config = optarg;
+            break;
+        case 's':
+            opt.shim = optarg;
+            break;
+        case 'r':
+            opt.root = optarg;
+            break;
+        case 'P':
+            opt.postfix_config = optarg;
+            break;
+        case 'D':
+            opt.dovecot_config = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 3;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "ocspstaple: %s takes one SERVICE\n", disable ? "disable" : "enable");
+        return 3;
+    }
+    if (opt.root[0] != '/') {
+        fprintf(stderr, "ocspstaple: --root takes an absolute path\n");
+        return 3;
+    }
+    opt.service = argv[optind];
+    int rc = disable ? disable_run(&opt) : enable_run(&opt);
+    if (fflush(stdout) != 0)
+        return 1;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     /* Messages go to stderr unless the environment asks for syslog (a timer unit's journal
@@ -214,6 +289,8 @@ int main(int argc, char **argv)
         return run_check(conf, argc - 1, argv + 1);
     if (strcmp(argv[1], "fetch") == 0)
         return run_fetch(conf, argc - 1, argv + 1);
+    if (strcmp(argv[1], "enable") == 0 || strcmp(argv[1], "disable") == 0)
+        return run_enable(conf, argv[1][0] == 'd', argc - 1, argv + 1);
     fprintf(stderr, "ocspstaple: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 3;

@@ -4,8 +4,9 @@
 # against the floor entries x latency / concurrency, against a sequential fetch (one request at
 # a time) measured in the same run, and a dead responder (accepts, never answers) against
 # fetch_timeout. Targets: within 1.5 x the floor; at most 2 x fetch_timeout. The concurrent run
-# is also made with --dry-run first (every request, no file written): the difference is the
-# cost of the atomic writes (two fsyncs per file) on the disk of $TMPDIR.
+# is also made with --dry-run first (every request, no file written): the difference is what
+# the atomic writes (one fsync per file, overlapping with the requests, and one per directory
+# at the end of the run) cost on the disk of $TMPDIR.
 #
 #   tests/bench/fetch.sh BUILD_DIR [--smoke]
 #

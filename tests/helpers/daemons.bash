@@ -290,20 +290,18 @@ postfix_dir() {
     echo "$BATS_FILE_TMPDIR/postfix-$1"
 }
 
-# start_postfix NAME SHIMCONF [MAIN_CF_LINES] - a private Postfix instance: Debian's master.cf
-# unchanged except that smtpd listens on 127.0.0.1:PORT (chrooted, as Debian has it), a main.cf
-# with STARTTLS and the rsa certificate, and the shipped conf/postfix/main.cf lines
-# (import_environment = Postfix's default list plus LD_PRELOAD=... and
-# OCSPSTAPLE_CONF=SHIMCONF). The master runs in its own session. When
-# $SYSLOG_SOCK is set, the instance runs in a private mount namespace whose /dev/log is that
-# socket (the shim logs to syslog; Postfix sends its daemons' stderr to /dev/null).
-# Sets PORT; the port is also in $(postfix_dir NAME)/port.
-start_postfix() {
-    local name=$1 shimconf=$2 extra=${3:-} d attempt master
+# write_postfix_main_cf NAME SHIMCONF [MAIN_CF_LINES] - the main.cf of start_postfix: STARTTLS
+# with the rsa certificate, and the shipped conf/postfix/main.cf lines (import_environment =
+# Postfix's default list plus LD_PRELOAD=... and OCSPSTAPLE_CONF=SHIMCONF); SHIMCONF "-" leaves
+# them out (Postfix's default import_environment: no shim). Also a master.cf (Debian's), which
+# start_postfix then rewrites with the port.
+write_postfix_main_cf() {
+    local name=$1 shimconf=$2 extra=${3:-} d
     d=$(postfix_dir "$name")
     mkdir -p "$d/etc" "$d/spool" "$d/data"
     chown postfix "$d/data"
     open_for_daemons "$d"
+    [ -e "$d/etc/master.cf" ] || cp /etc/postfix/master.cf "$d/etc/master.cf"
     cat > "$d/etc/main.cf" <<EOF2
 compatibility_level = 3.6
 queue_directory = $d/spool
@@ -320,10 +318,23 @@ smtpd_tls_security_level = may
 smtpd_tls_chain_files = $FX/rsa.key, $FX/rsa-chain.pem
 maillog_file = $d/maillog
 maillog_file_prefixes = $d
-$(shipped postfix/main.cf "$shimconf")
-    $(sanitizer_environment)
+$([ "$shimconf" = - ] || shipped postfix/main.cf "$shimconf")
+$([ "$shimconf" = - ] || echo "    $(sanitizer_environment)")
 $extra
 EOF2
+}
+
+# start_postfix NAME SHIMCONF [MAIN_CF_LINES] - a private Postfix instance: Debian's master.cf
+# unchanged except that smtpd listens on 127.0.0.1:PORT (chrooted, as Debian has it), and the
+# main.cf of write_postfix_main_cf (SHIMCONF "-": without the shim; SHIMCONF "keep": the main.cf
+# already there, as `ocspstaple enable` left it, is used as it is). The master runs in its own
+# session. When $SYSLOG_SOCK is set, the instance runs in a private mount namespace whose
+# /dev/log is that socket (the shim logs to syslog; Postfix sends its daemons' stderr to
+# /dev/null). Sets PORT; the port is also in $(postfix_dir NAME)/port.
+start_postfix() {
+    local name=$1 shimconf=$2 extra=${3:-} d attempt master
+    d=$(postfix_dir "$name")
+    [ "$shimconf" = keep ] || write_postfix_main_cf "$name" "$shimconf" "$extra"
     for attempt in 1 2 3; do
         PORT=$(free_port)
         sed -E "s/^smtp([[:space:]]+)inet/127.0.0.1:$PORT\\1inet/" /etc/postfix/master.cf \
@@ -408,15 +419,23 @@ dovecot_import_block() {
 # (STARTTLS) and an imaps listener on 127.0.0.1, the rsa certificate, a local_name block for
 # other.example.test with the other certificate, and the shipped conf.d file
 # conf/dovecot/99-ocspstaple.conf (import_environment = its defaults plus LD_PRELOAD=...
-# OCSPSTAPLE_CONF=SHIMCONF), then IMPORT_EXTRA added the same way. The master runs in the
-# foreground in its own session; login processes' stderr (the shim with log_target = stderr)
-# ends up in its log file. Sets IMAP_PORT and IMAPS_PORT.
+# OCSPSTAPLE_CONF=SHIMCONF), then IMPORT_EXTRA added the same way. SHIMCONF "conf.d": instead
+# of the shipped file, whatever $(dovecot_dir NAME)/conf.d/*.conf holds (as `ocspstaple enable
+# --dovecot-config $(dovecot_dir NAME)/dovecot.conf` leaves it; none at first). The master runs
+# in the foreground in its own session; login processes' stderr (the shim with log_target =
+# stderr) ends up in its log file. Sets IMAP_PORT and IMAPS_PORT.
 start_dovecot() {
-    local name=$1 shimconf=$2 import_extra=${3:-} lines=${4:-} d attempt pid
+    local name=$1 shimconf=$2 import_extra=${3:-} lines=${4:-} d attempt pid include
     d=$(dovecot_dir "$name")
     mkdir -p "$d/run" "$d/state"
     open_for_daemons "$d"
-    shipped "$(dovecot_conf_d)" "$shimconf" > "$d/99-ocspstaple.conf"
+    if [ "$shimconf" = conf.d ]; then
+        mkdir -p "$d/conf.d"
+        include="!include_try $d/conf.d/*.conf"
+    else
+        shipped "$(dovecot_conf_d)" "$shimconf" > "$d/99-ocspstaple.conf"
+        include="!include $d/99-ocspstaple.conf"
+    fi
     for attempt in 1 2 3; do
         IMAP_PORT=$(free_port)
         IMAPS_PORT=$(free_port)
@@ -434,7 +453,7 @@ log_path = $d/dovecot.log
 ssl = required
 ssl_server_cert_file = $FX/rsa-chain.pem
 ssl_server_key_file = $FX/rsa.key
-!include $d/99-ocspstaple.conf
+$include
 $(dovecot_import_block $import_extra $(sanitizer_environment))
 passdb static {
   password = unused
@@ -474,7 +493,7 @@ log_path = $d/dovecot.log
 ssl = required
 ssl_cert = <$FX/rsa-chain.pem
 ssl_key = <$FX/rsa.key
-!include $d/99-ocspstaple.conf
+$include
 import_environment = \$import_environment $import_extra $(sanitizer_environment)
 passdb {
   driver = static

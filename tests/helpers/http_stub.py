@@ -11,7 +11,7 @@ answering), hang (read the request, never answer).
 
 Options: --latency MS (added before each answer), --log FILE (one JSON line per accepted
 connection and per request: method, path, HTTP version, Host, User-Agent, body in base64),
---refuse-get (answer GET with 405), --max-age N (Cache-Control: max-age=N, public on answers to
+--refuse-get [STATUS] (answer GET with STATUS: 405, the default, 414 or 501), --max-age N (Cache-Control: max-age=N, public on answers to
 GET), --lifetime S (exit after S seconds, default 120). HTTP/1.1 with keep-alive when the client
 asks for it. Listens on 127.0.0.1 only."""
 import argparse
@@ -35,7 +35,8 @@ ap.add_argument("--signer", default="ca")
 ap.add_argument("--file")
 ap.add_argument("--latency", type=float, default=0.0)
 ap.add_argument("--log")
-ap.add_argument("--refuse-get", action="store_true")
+ap.add_argument("--refuse-get", nargs="?", type=int, const=405, default=0,
+                choices=[405, 414, 501])
 ap.add_argument("--max-age", type=int, default=0)
 ap.add_argument("--lifetime", type=float, default=120.0)
 args = ap.parse_args()
@@ -45,6 +46,11 @@ BODIES = {
     "html": ("200 OK", "text/html", b"<html><body>Service unavailable</body></html>"),
     "trylater": ("200 OK", "application/ocsp-response", bytes([0x30, 0x03, 0x0A, 0x01, 0x03])),
     "500": ("500 Internal Server Error", "text/plain", b"internal error\n"),
+}
+REFUSALS = {
+    405: ("405 Method Not Allowed", "text/plain"),
+    414: ("414 URI Too Long", "text/plain"),
+    501: ("501 Not Implemented", "text/plain"),
 }
 log_lock = threading.Lock()
 connections = 0
@@ -104,7 +110,7 @@ def request_der(method, path, body):
 def answer(method, path, body):
     """(status, content type, body, extra headers) for one request."""
     if args.refuse_get and method == "GET":
-        return "405 Method Not Allowed", "text/plain", b"GET not allowed\n", ["Allow: POST"]
+        return REFUSALS[args.refuse_get] + (b"GET refused\n", ["Allow: POST"])
     extra = []
     if args.max_age > 0 and method == "GET":
         extra = ["Cache-Control: max-age=%d, public" % args.max_age,
