@@ -149,6 +149,7 @@ $(basename "$DEB")"
         ./usr/share/ocspstaple/systemd/postfix@-.service.d/ocspstaple.conf \
         ./usr/share/ocspstaple/systemd/dovecot.service.d/ocspstaple.conf \
         ./usr/share/ocspstaple/systemd/stunnel@.service.d/ocspstaple.conf \
+        ./usr/share/ocspstaple/hooks/ocspstaple-renewal-hook \
         ./usr/share/doc/ocspstaple/copyright; do
         assert_line --regexp "^-[rwx-]{9} root/root +[0-9]+ [0-9-]+ [0-9:]+ ${f//./\\.}$"
     done
@@ -159,6 +160,8 @@ $(basename "$DEB")"
     # The shared objects are not executable, the command is.
     assert_line --regexp "^-rw-r--r-- root/root .* ${lib//./\\.}/libocspstaple\.so$"
     assert_line --regexp "^-rwxr-xr-x root/root .* \./usr/sbin/ocspstaple$"
+    # The renewal hook (README, "Renewing certificates") is executable.
+    assert_line --regexp "^-rwxr-xr-x root/root .* \./usr/share/ocspstaple/hooks/ocspstaple-renewal-hook$"
 
     local ctl="$BATS_TEST_TMPDIR/control" x="$BATS_TEST_TMPDIR/x"
     dpkg-deb -e "$DEB" "$ctl"
@@ -166,6 +169,9 @@ $(basename "$DEB")"
     assert_output "/etc/ocspstaple.conf"
     # The configuration staples nothing: every line a comment or blank.
     dpkg-deb -x "$DEB" "$x"
+    # The renewal hook runs the package's command.
+    run grep -x 'ocspstaple=${OCSPSTAPLE:-/usr/sbin/ocspstaple}' "$x/usr/share/ocspstaple/hooks/ocspstaple-renewal-hook"
+    assert_success
     run grep -vE '^[[:space:]]*(#|$)' "$x/etc/ocspstaple.conf"
     assert_failure
     # libconfig is dlopen'ed by the core through the scope object, and linked by the command.
