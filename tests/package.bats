@@ -14,8 +14,12 @@
 load helpers/common
 
 setup_file() {
-    [ -z "${OCSPSTAPLE_SANITIZE:-}" ] ||
-        skip "the package is built without sanitizers: the plain run tests it"
+    # (A skip in setup_file fails the file in Debian 12's bats 1.8: each test skips instead.)
+    export SKIP_ALL=""
+    if [ -n "${OCSPSTAPLE_SANITIZE:-}" ]; then
+        SKIP_ALL="the package is built without sanitizers: the plain run tests it"
+        return 0
+    fi
     export PKG_DIR="$BATS_FILE_TMPDIR/deb"
     export MULTIARCH
     MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
@@ -66,8 +70,15 @@ make_root() {
 }
 
 teardown_file() {
-    local base
-    base=$(cat "$BATS_FILE_TMPDIR/root-base" 2> /dev/null) || return 0
+    # Nothing to undo when no root was made (skipped: a sanitizer run, not root, no archive).
+    if [ -s "$BATS_FILE_TMPDIR/root-base" ]; then
+        remove_root "$(cat "$BATS_FILE_TMPDIR/root-base")"
+    fi
+}
+
+# remove_root BASE - unmount what the tests mounted in BASE/root, then remove BASE.
+remove_root() {
+    local base=$1
     if [ -d "$base/root/proc" ] && mountpoint -q "$base/root/proc"; then
         umount "$base/root/proc" 2> /dev/null || umount -l "$base/root/proc"
     fi
@@ -77,6 +88,10 @@ teardown_file() {
         return 1
     fi
     rm -rf "$base"
+}
+
+setup() {
+    [ -z "$SKIP_ALL" ] || skip "$SKIP_ALL"
 }
 
 teardown() {
