@@ -37,15 +37,26 @@ void log_set_capture(void (*fn)(enum log_level level, const char *text, void *ar
     capture_arg = arg;
 }
 
+/* forced_target - OCSPSTAPLE_LOG_TARGET as read at the first log_configure (-1: not set): a
+ * host that empties its children's environment (nginx's workers) keeps the operator's choice
+ * when a reloaded configuration configures the log again. */
+static int forced_target = -2; /* -2: not read yet */
+
 void log_configure(enum log_level level, enum log_target target)
 {
     /* OCSPSTAPLE_LOG_TARGET (read with secure_getenv: never in setuid processes) overrides the
-     * configuration, so that problems found before or while reading it can be seen on stderr. */
-    const char *forced = secure_getenv("OCSPSTAPLE_LOG_TARGET");
-    if (forced != NULL && strcmp(forced, "stderr") == 0)
-        target = LOG_TARGET_STDERR;
-    else if (forced != NULL && strcmp(forced, "syslog") == 0)
-        target = LOG_TARGET_SYSLOG;
+     * configuration, so that problems found before or while reading it can be seen on stderr.
+     * Read once: the first call is made before the core starts any thread. */
+    if (forced_target == -2) {
+        const char *forced = secure_getenv("OCSPSTAPLE_LOG_TARGET");
+        forced_target = -1;
+        if (forced != NULL && strcmp(forced, "stderr") == 0)
+            forced_target = LOG_TARGET_STDERR;
+        else if (forced != NULL && strcmp(forced, "syslog") == 0)
+            forced_target = LOG_TARGET_SYSLOG;
+    }
+    if (forced_target >= 0)
+        target = (enum log_target)forced_target;
     atomic_store(&current_level, (int)level);
     atomic_store(&current_target, (int)target);
 }
