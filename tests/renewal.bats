@@ -9,6 +9,10 @@
 
 load helpers/common
 
+# The contract's times (3 s), stretched under a sanitizer runtime, which slows every host.
+SLOW=1
+[ -z "${OCSPSTAPLE_SANITIZE:-}" ] || SLOW=3
+
 setup() {
     CONF="$BATS_TEST_TMPDIR/ocspstaple.conf"
     DIR="$BATS_TEST_TMPDIR/responses"
@@ -79,7 +83,7 @@ change_conf() {
     assert_success
     run served_serial
     assert_output "$(serial_of rsa2)"
-    run eventually_stapled rsa2-good.der 3
+    run eventually_stapled rsa2-good.der $((3 * SLOW))
     assert_success
     assert_stapled_bytes rsa2-good.der
     run grep -E "certificate $LE/live/mail/fullchain.pem changed: now .*mail.example.test" \
@@ -107,7 +111,7 @@ change_conf() {
     assert_output --partial "$(serial_of rsa2 | sed 's/^serial=//')"
     # The hourly fetch writes the new certificate's response: the running server takes it.
     replace_atomically "$FX/rsa2-good.der" "$DIR/mail.der"
-    run eventually_stapled rsa2-good.der 3
+    run eventually_stapled rsa2-good.der $((3 * SLOW))
     assert_success
     run ocspstaple_cmd check -c "$CONF"
     assert_success
@@ -127,7 +131,7 @@ change_conf() {
     assert_failure
     run reload_host
     assert_success
-    run eventually_stapled rsa2-good.der 3
+    run eventually_stapled rsa2-good.der $((3 * SLOW))
     assert_success
 }
 
@@ -145,7 +149,7 @@ EOF
     cat "$FX/rsa2-good.der" > "$DIR/mail.der"
     run reload_host
     assert_success
-    run eventually_stapled rsa2-good.der 4
+    run eventually_stapled rsa2-good.der $((4 * SLOW))
     assert_success
 }
 
@@ -164,7 +168,7 @@ EOF
     replace_atomically "$FX/muststaple2-good.der" "$DIR/mail.der"
     run reload_host
     assert_success
-    run eventually_stapled muststaple2-good.der 3
+    run eventually_stapled muststaple2-good.der $((3 * SLOW))
     assert_success
     run gnutls_must_staple
     assert_success
@@ -201,7 +205,7 @@ staples = (
 EOF
     stapled_ec() { status_of "${ECDSA[@]}" | grep -qF "$(fixture_line ec-good.der "Next Update")"; }
     local i ok=0
-    for i in $(seq 1 16); do
+    for i in $(seq 1 $((16 * SLOW))); do
         if stapled_ec; then ok=1; break; fi
         sleep 0.25
     done
@@ -217,7 +221,7 @@ EOF
     change_conf <<EOF
 staples = ( );
 EOF
-    run eventually_not_stapled 4
+    run eventually_not_stapled $((4 * SLOW))
     assert_success
 }
 
@@ -260,7 +264,7 @@ serve_revoked = true;
 staples = ( { certificate = "$LE/live/mail/fullchain.pem"; response = "$DIR/mail.der"; } );
 EOF
     local i
-    for i in $(seq 1 16); do
+    for i in $(seq 1 $((16 * SLOW))); do
         status_of | grep -q "Cert Status: revoked" && break
         sleep 0.25
     done
@@ -272,7 +276,7 @@ EOF
     start_renewing_host --fork-per-connection 1
     assert_stapled rsa-good.der
     replace_atomically "$FX/rsa-revoked.der" "$DIR/mail.der"
-    run eventually_not_stapled 4
+    run eventually_not_stapled $((4 * SLOW))
     assert_success
     # The first child without a staple may have looked at the files itself (what it inherited
     # was more than a second old) before the parent's reloader did: a second later, the
@@ -315,7 +319,7 @@ EOF2
     ln -s ../../archive/ec/fullchain1.pem "$LE/live/ec/fullchain.pem"
     stapled_ec() { status_of "${ECDSA[@]}" | grep -qF "$(fixture_line ec-good.der "Next Update")"; }
     local i ok=0
-    for i in $(seq 1 16); do
+    for i in $(seq 1 $((16 * SLOW))); do
         if stapled_ec; then ok=1; break; fi
         sleep 0.25
     done
@@ -327,11 +331,11 @@ EOF2
     replace_atomically "$FX/rsa2-good.der" "$DIR/mail.der"
     run reload_host
     assert_success
-    run eventually_stapled rsa2-good.der 3
+    run eventually_stapled rsa2-good.der $((3 * SLOW))
     assert_success
     # A lineage removed: its certificate is no longer stapled through the pattern.
     rm -r "$LE/live/ec"
-    for i in $(seq 1 16); do
+    for i in $(seq 1 $((16 * SLOW))); do
         stapled_ec || break
         sleep 0.25
     done
@@ -348,7 +352,7 @@ EOF2
     change_conf <<EOF2
 staples = ( { certificate = "$LE/live/mail/fullchain.pem"; response = "$DIR/other.der"; } );
 EOF2
-    run eventually_stapled rsa-good2.der 4
+    run eventually_stapled rsa-good2.der $((4 * SLOW))
     assert_success
     run grep -E "configuration changed: applied \(1 entry: 1 added, 1 removed\)" "$SERVER_LOG"
     assert_success
