@@ -59,6 +59,19 @@ static int tap_status(const struct status_tap *tap)
     return end == digits + 3 && status >= 100 && status <= 999 ? (int)status : 0;
 }
 
+/* tap_note - keep the first bytes of the answer (its status line), however they were read. */
+static void tap_note(struct status_tap *tap, const char *buf, int n)
+{
+    if (n > 0 && tap != NULL && tap->got < sizeof(tap->line) - 1) {
+        size_t take = sizeof(tap->line) - 1 - tap->got;
+        if ((size_t)n < take)
+            take = (size_t)n;
+        memcpy(tap->line + tap->got, buf, take);
+        tap->got += take;
+        tap->line[tap->got] = '\0';
+    }
+}
+
 static int tap_read(BIO *b, char *buf, int size)
 {
     BIO *next = BIO_next(b);
@@ -69,14 +82,7 @@ static int tap_read(BIO *b, char *buf, int size)
     int n = BIO_read(next, buf, size);
     BIO_clear_retry_flags(b);
     BIO_copy_next_retry(b);
-    if (n > 0 && tap != NULL && tap->got < sizeof(tap->line) - 1) {
-        size_t take = sizeof(tap->line) - 1 - tap->got;
-        if ((size_t)n < take)
-            take = (size_t)n;
-        memcpy(tap->line + tap->got, buf, take);
-        tap->got += take;
-        tap->line[tap->got] = '\0';
-    }
+    tap_note(tap, buf, n);
     return n;
 }
 
@@ -104,11 +110,20 @@ static long tap_ctrl(BIO *b, int cmd, long num, void *ptr)
     return ret;
 }
 
+/* tap_gets - passed on, with the retry flags of the connection below: OpenSSL 3.5's client
+ * reads the response's lines with BIO_gets from a non-blocking connection, and takes a
+ * "no data yet" without them for a failure. */
 static int tap_gets(BIO *b, char *buf, int size)
 {
     BIO *next = BIO_next(b);
 
-    return next == NULL ? 0 : BIO_gets(next, buf, size);
+    if (next == NULL)
+        return 0;
+    int n = BIO_gets(next, buf, size);
+    BIO_clear_retry_flags(b);
+    BIO_copy_next_retry(b);
+    tap_note(BIO_get_data(b), buf, n);
+    return n;
 }
 
 static int tap_create(BIO *b)
