@@ -42,19 +42,16 @@ static void watch_file(struct cert_file *f, const char *path)
     f->path = path;
     if (path == NULL)
         return;
+    /* A handle of a directory opened before costs nothing; new ones up to CERT_DIRS_MAX. */
+    size_t before = dir_handle_count();
+    const char *name;
+    struct dir_handle *d = dir_of_file(path, CF.dirs_made < CERT_DIRS_MAX, &name);
+    CF.dirs_made += dir_handle_count() - before;
     f->name = path;
-    const char *slash = strrchr(path, '/');
-    if (slash != NULL && slash[1] != '\0' && CF.dirs_made < CERT_DIRS_MAX) {
-        char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
-        size_t before = dir_handle_count();
-        struct dir_handle *d = dir != NULL ? dir_get(dir) : NULL;
-        free(dir);
-        CF.dirs_made += dir_handle_count() - before;
-        if (d != NULL && d->fd >= 0) {
-            f->dir = d;
-            f->name = slash + 1;
-            f->dir_generation = d->generation;
-        }
+    if (d != NULL && d->fd >= 0) {
+        f->dir = d;
+        f->name = name;
+        f->dir_generation = d->generation;
     }
     if (stat_file(f, &st)) {
         struct file_id id = file_id_of(&st);

@@ -27,18 +27,14 @@ static struct {
 void config_reload_setup(const char *path)
 {
     struct stat st;
-    const char *slash = strrchr(path, '/');
+    const char *name;
     if ((CW.path = strdup(path)) == NULL)
         return;
+    struct dir_handle *d = dir_of_file(CW.path, true, &name);
     CW.name = CW.path;
-    if (slash != NULL && slash[1] != '\0') {
-        char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
-        struct dir_handle *d = dir != NULL ? dir_get(dir) : NULL;
-        free(dir);
-        if (d != NULL && d->fd >= 0) {
-            CW.dir = d;
-            CW.name = CW.path + (slash + 1 - path);
-        }
+    if (d != NULL && d->fd >= 0) {
+        CW.dir = d;
+        CW.name = name;
     }
     if (fstatat(CW.dir != NULL ? CW.dir->fd : AT_FDCWD, CW.name, &st, 0) == 0) {
         CW.seen = file_id_of(&st);

@@ -64,6 +64,20 @@ struct dir_handle *dir_get(const char *path)
     return d;
 }
 
+struct dir_handle *dir_of_file(const char *path, bool open, const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    *name = path;
+    if (slash == NULL || slash[1] == '\0')
+        return NULL;
+    char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    struct dir_handle *d = dir == NULL ? NULL : open ? dir_get(dir) : dir_find(dir);
+    free(dir);
+    if (d != NULL)
+        *name = slash + 1;
+    return d;
+}
+
 /* same_root - whether this process still sees the file system root it had at start-up (it
  * has not entered a chroot since): only then do paths mean what the configuration meant. */
 static bool same_root(void)

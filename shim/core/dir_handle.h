@@ -43,6 +43,13 @@ struct dir_handle *dir_get(const char *path);
  * after a chroot the path may lead nowhere). */
 struct dir_handle *dir_find(const char *path);
 
+/* dir_of_file - the handle of the directory that holds file `path`, with *name set to the
+ * file's name in it: opened now the first time when `open` (dir_get), else only one opened
+ * before (dir_find: after a chroot the path may lead nowhere). NULL, with *name = path, when
+ * path has no directory part, ends in '/', or has no such handle (the file is then read by
+ * path). */
+struct dir_handle *dir_of_file(const char *path, bool open, const char **name);
+
 /* dir_handles_check - at the start of a pass: every directory's pass_fd, checked once for the
  * whole pass (three system calls per directory) rather than once per file. */
 void dir_handles_check(void);

@@ -145,18 +145,11 @@ static int locate_cert_file(const char *file, const char **name, void *arg)
     }
     /* A new entry (a reloaded configuration) whose file is in a directory opened before: read
      * through it, which also works inside a chroot. */
-    const char *slash = strrchr(file, '/');
-    char dir[4096];
-    *name = file;
-    if (slash == NULL || slash[1] == '\0' || (size_t)(slash - file) >= sizeof(dir))
+    struct dir_handle *d = dir_of_file(file, false, name);
+    if (d == NULL || d->pass_fd < 0) {
+        *name = file;
         return AT_FDCWD;
-    size_t len = slash == file ? 1 : (size_t)(slash - file);
-    memcpy(dir, file, len);
-    dir[len] = '\0';
-    struct dir_handle *d = dir_find(dir);
-    if (d == NULL || d->pass_fd < 0)
-        return AT_FDCWD;
-    *name = slash + 1;
+    }
     return d->pass_fd;
 }
 
