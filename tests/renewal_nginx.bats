@@ -26,51 +26,22 @@ setup_file() {
         return 0
     fi
     export D="$BATS_FILE_TMPDIR"
-    # nginx gives its workers a fresh environment (TZ and its `env` directives only): there
-    # OCSPSTAPLE_LOG_TARGET is gone, and a configuration applied by a worker logs where the file
-    # says. The file says stderr, which nginx points at its error log.
+    # nginx gives its workers a fresh environment (TZ and its `env` directives only); the shim
+    # keeps OCSPSTAPLE_LOG_TARGET as its launcher read it, and the file says stderr too, which
+    # nginx points at its error log.
     export CONF_HEADER='log_target = "stderr";'
     renewal_setup
     local d
     d=$(server_dir main)
-    mkdir -p "$d/temp"
-    PORT=$(free_port)
     SECOND_PORT=$(free_port)
-    cat > "$d/nginx.conf" <<EOF
-user www-data;
-worker_processes auto;
-pid $d/nginx.pid;
-error_log $d/error.log notice;
-
-events {
-	worker_connections 64;
-}
-
-http {
-	access_log off;
-	client_body_temp_path $d/temp/body;
-	proxy_temp_path $d/temp/proxy;
-	fastcgi_temp_path $d/temp/fastcgi;
-	uwsgi_temp_path $d/temp/uwsgi;
-	scgi_temp_path $d/temp/scgi;
-	server {
-		listen 127.0.0.1:$PORT ssl;
-		ssl_certificate $D/le/live/mail/fullchain.pem;
-		ssl_certificate_key $D/le/live/mail/privkey.pem;
-		location / {
-			return 200 "mail\n";
-		}
-	}
-	server {
+    nginx_conf main "" "$D/le/live/mail/fullchain.pem" "$D/le/live/mail/privkey.pem" "	server {
 		listen 127.0.0.1:$SECOND_PORT ssl;
 		ssl_certificate $FX/other-chain.pem;
 		ssl_certificate_key $FX/other.key;
 		location / {
-			return 200 "other\n";
+			return 200 \"other\\n\";
 		}
-	}
-}
-EOF
+	}"
     start_nginx main "$D/ocspstaple.conf"
     wait_port "$SECOND_PORT" 5
     echo "$PORT $SECOND_PORT" > "$d/ports"

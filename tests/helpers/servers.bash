@@ -262,13 +262,14 @@ stop_haproxy() {
 
 # --- nginx ----------------------------------------------------------------------------------
 
-# nginx_conf NAME [SERVER_LINES] - write NAME/nginx.conf for a fresh port: Debian's defaults
-# where they matter (user www-data, worker_processes auto, daemon and master_process on, as
-# compiled in), pid, logs and temporary files under NAME/, one HTTPS server on
-# 127.0.0.1:PORT with the rsa certificate, SERVER_LINES added to it (nginx's own stapling is
-# off by default). Sets PORT.
+# nginx_conf NAME [SERVER_LINES [CERT KEY [MORE_SERVERS]]] - write NAME/nginx.conf for a fresh
+# port: Debian's defaults where they matter (user www-data, worker_processes auto, daemon and
+# master_process on, as compiled in), pid, logs and temporary files under NAME/, one HTTPS
+# server on 127.0.0.1:PORT with CERT and KEY (default: the rsa fixtures), SERVER_LINES added
+# to it (nginx's own stapling is off by default), then MORE_SERVERS (whole server blocks) in
+# the http block. Sets PORT.
 nginx_conf() {
-    local d extra=${2:-}
+    local d extra=${2:-} cert=${3:-$FX/rsa-chain.pem} key=${4:-$FX/rsa.key} more=${5:-}
     d=$(server_dir "$1")
     mkdir -p "$d/temp"
     PORT=$(free_port)
@@ -291,13 +292,14 @@ http {
 	scgi_temp_path $d/temp/scgi;
 	server {
 		listen 127.0.0.1:$PORT ssl;
-		ssl_certificate $FX/rsa-chain.pem;
-		ssl_certificate_key $FX/rsa.key;
+		ssl_certificate $cert;
+		ssl_certificate_key $key;
 		$extra
 		location / {
 			return 200 "nginx\n";
 		}
 	}
+$more
 }
 EOF
 }
