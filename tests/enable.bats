@@ -302,7 +302,7 @@ Environment=OCSPSTAPLE_CONF=$D/ocspstaple.conf"
 @test "enable dovecot refuses a dovecot.conf that doveconf rejects" {
     command -v dovecot > /dev/null || skip "dovecot is not installed (make test-deps)"
     mkdir -p "$R/etc/dovecot/conf.d"
-    printf 'protocols = imap\nno_such_setting = 1\n' > "$R/etc/dovecot/dovecot.conf"
+    { dovecot_conf_head; printf 'protocols = imap\nno_such_setting = 1\n'; } > "$R/etc/dovecot/dovecot.conf"
     tree_state "$R" > "$BATS_TEST_TMPDIR/root.state"
     run enable dovecot
     assert_failure 1
@@ -315,7 +315,7 @@ Environment=OCSPSTAPLE_CONF=$D/ocspstaple.conf"
     command -v dovecot > /dev/null || skip "dovecot is not installed (make test-deps)"
     mkdir -p "$R/etc/dovecot/conf.d"
     # No !include conf.d/*.conf: the file would change nothing.
-    printf 'protocols = imap\n' > "$R/etc/dovecot/dovecot.conf"
+    { dovecot_conf_head; printf 'protocols = imap\n'; } > "$R/etc/dovecot/dovecot.conf"
     tree_state "$R" > "$BATS_TEST_TMPDIR/root.state"
     run enable dovecot
     assert_failure 1

@@ -4,6 +4,7 @@
 # and Dovecot snippets, man pages) are installed with the installation's paths.
 
 load helpers/common
+load helpers/daemons
 
 teardown() {
     stop_hosts
@@ -55,9 +56,8 @@ teardown() {
     assert_success
     assert_output "$(postconf -d -h import_environment) LD_PRELOAD=/usr/lib/ocspstaple/libocspstaple.so OCSPSTAPLE_CONF=/etc/ocspstaple.conf"
     # Dovecot 2.4 (dovecot_config_version first, import_environment a block) or 2.3.
-    if ! dovecot --version | grep -q "^2\.[0-3]\."; then
-        printf 'dovecot_config_version = 2.4.0\ndovecot_storage_version = 2.4.0\n!include %s\n' "$share/dovecot/2.4/99-ocspstaple.conf" \
-            > "$BATS_TEST_TMPDIR/dovecot.conf"
+    if dovecot_is_24; then
+        { dovecot_conf_head; printf '!include %s\n' "$share/dovecot/2.4/99-ocspstaple.conf"; } > "$BATS_TEST_TMPDIR/dovecot.conf"
         run doveconf -c "$BATS_TEST_TMPDIR/dovecot.conf" -h import_environment
         assert_success
         assert_line "LD_PRELOAD = /usr/lib/ocspstaple/libocspstaple.so"

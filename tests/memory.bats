@@ -21,15 +21,19 @@ staples = ( { certificate = "$FX/ec-chain.pem"; response = "$DIR/ec.der"; } );
 EOF
 }
 
-@test "valgrind: 2,000 contexts, 10,000 handshakes, 10 reloads: no leak, no invalid access" {
+# 2,000 handshakes, not more: valgrind counts every lost block, so one leaked per handshake or
+# per reload shows at any count, and each handshake costs about 70 ms under valgrind (100 ms
+# with Debian 13's OpenSSL 3.5), which the suite pays once per release in CI. Growth that is
+# not a leak is the resident memory test's job, at 100,000 handshakes without valgrind.
+@test "valgrind: 2,000 contexts, 2,000 handshakes, 10 reloads: no leak, no invalid access" {
     run env OCSPSTAPLE_CONF="$CONF" HS_LOOP_CONTEXTS=2000 LD_PRELOAD="$SHIM" \
         valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
         --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-        "$HS_LOOP" "$FX/ec.pem" "$FX/ec.key" 10000 1000 "$FX/ec-good2.der" "$FX/ec-good.der" \
+        "$HS_LOOP" "$FX/ec.pem" "$FX/ec.key" 2000 200 "$FX/ec-good2.der" "$FX/ec-good.der" \
         "$DIR/ec.der"
     echo "$output" > "$BATS_TEST_TMPDIR/valgrind.log"
     assert_success
-    assert_output --partial "stapled 10000 of 10000"
+    assert_output --partial "stapled 2000 of 2000"
     refute_output --partial "Invalid read"
     refute_output --partial "Invalid write"
     refute_output --partial "definitely lost"

@@ -157,5 +157,9 @@ reload_server() {
 }
 
 @test "a Must-Staple certificate renewed by the deploy hook's steps: GnuTLS clients keep connecting" {
-    muststaple_renewal "$MUST_PORT"
+    # stunnel's SIGHUP closes its listening sockets and binds them again (reload_config:
+    # unbind_ports, then bind_ports): a connection waiting in the old socket's queue is reset,
+    # and one made in between is refused. Slow runs (sanitizers) have seen one. At most two such
+    # drops are the reload's; a handshake that got a certificate without a staple still fails.
+    muststaple_renewal "$MUST_PORT" 2
 }

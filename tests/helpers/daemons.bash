@@ -25,9 +25,14 @@ open_for_daemons() {
 }
 
 # daemon_preload - the LD_PRELOAD value for a daemon: the shim of this build (after the
-# sanitizer runtime, in sanitizer builds, when common.bash provides SHIM_PRELOAD).
+# sanitizer runtime, in sanitizer builds), from setup_suite's readable copy where the checkout
+# is closed to the daemons' users (OCSPSTAPLE_SHIM_COPY).
 daemon_preload() {
-    echo "${SHIM_PRELOAD:-$SHIM}"
+    local shim=$SHIM
+    if [ -n "${OCSPSTAPLE_SHIM_COPY:-}" ] && [ "$shim" = "$BUILD_DIR/libocspstaple.so" ]; then
+        shim=$OCSPSTAPLE_SHIM_COPY/libocspstaple.so
+    fi
+    echo "${SAN_RUNTIME:+$SAN_RUNTIME:}$shim"
 }
 
 # sanitizer_environment - in sanitizer builds, the sanitizer options as NAME=value words: the
@@ -400,6 +405,14 @@ dovecot_is_24() {
     esac
 }
 
+# dovecot_conf_head - what a dovecot.conf must start with for the installed Dovecot: 2.4's
+# dovecot_config_version and dovecot_storage_version lines, nothing for 2.3.
+dovecot_conf_head() {
+    if dovecot_is_24; then
+        printf 'dovecot_config_version = 2.4.0\ndovecot_storage_version = 2.4.0\n'
+    fi
+}
+
 # dovecot_conf_d - the shipped conf.d file for the installed Dovecot (under conf/).
 dovecot_conf_d() {
     if dovecot_is_24; then echo dovecot/2.4/99-ocspstaple.conf; else echo dovecot/99-ocspstaple.conf; fi
@@ -443,8 +456,7 @@ start_dovecot() {
         if dovecot_is_24; then
             # shellcheck disable=SC2046,SC2086
             cat > "$d/dovecot.conf" <<EOF2
-dovecot_config_version = 2.4.0
-dovecot_storage_version = 2.4.0
+$(dovecot_conf_head)
 protocols = imap
 listen = 127.0.0.1
 base_dir = $d/run

@@ -10,8 +10,9 @@
 # put back afterwards), Postfix is preseeded to "No configuration", and the daemons this script
 # installed are disabled (and stopped, under a running systemd).
 #
-# deb: what `make deb` needs (dpkg-buildpackage, debhelper; Rules-Requires-Root: no, so no
-# fakeroot). test adds lintian and debootstrap for tests/package.bats.
+# deb: what `make deb` needs (dpkg-buildpackage, which insists on build-essential, and
+# debhelper; Rules-Requires-Root: no, so no fakeroot). test adds lintian and debootstrap for
+# tests/package.bats.
 #
 #   tests/helpers/install-deps.sh build|test|lint|deb
 set -eu
@@ -22,10 +23,10 @@ daemon_pkgs="postfix dovecot-imapd dovecot-pop3d stunnel4 squid redis-server hap
 lighttpd lighttpd-mod-openssl postgresql vsftpd"
 # util-linux: setpriv, unshare; mount: mount (a private /dev for the syslog tests). Not in
 # every minimal root (debootstrap --variant=minbase of Debian 12 has no mount).
-deb_pkgs="$build_pkgs dpkg-dev debhelper"
+deb_pkgs="$build_pkgs build-essential dpkg-dev debhelper"
 test_pkgs="$build_pkgs bats bats-assert bats-support gnutls-bin curl faketime python3 procps \
 util-linux mount groff-base valgrind strace libjemalloc2 libtcmalloc-minimal4 $daemon_pkgs \
-dpkg-dev debhelper lintian debootstrap"
+build-essential dpkg-dev debhelper lintian debootstrap"
 lint_pkgs="$build_pkgs clang-tidy cppcheck"
 case $want in
     build) pkgs=$build_pkgs ;;
