@@ -127,10 +127,8 @@ staples = ( { certificate = "$dir/rsa-chain.pem"; response = "$dir/mail.der"; } 
 EOF
     chmod 644 "$dir/ocspstaple.conf"
     # nobody must be able to load the shim itself: the checkout may be where only root can go
-    # (a clone in /root, mode 0700), so the objects are loaded from the readable directory.
-    cp "$BUILD_DIR"/libocspstaple*.so "$dir/"
-    chmod 644 "$dir"/*.so
-    SHIM="$dir/libocspstaple.so" \
+    # (a clone in /root, mode 0700), and then setup_suite's readable copy is loaded.
+    SHIM="${OCSPSTAPLE_SHIM_COPY:-$BUILD_DIR}/libocspstaple.so" \
         start_on_free_port s_server "$dir/ocspstaple.conf" setpriv --reuid=nobody --regid=nogroup \
         --clear-groups openssl s_server -accept "127.0.0.1:@PORT@" -www \
         -cert "$dir/rsa.pem" -key "$dir/rsa.key"
